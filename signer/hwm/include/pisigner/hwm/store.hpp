@@ -1,0 +1,65 @@
+// The high-watermark store: one record per (kind, chain id, pkh).
+// Durability contract: put_durable() returns only after the record is on stable storage (fsync);
+// put_signature() may be lost in a crash (a lost signature only costs an identical re-sign).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pisigner/crypto/hash.hpp"
+#include "pisigner/result.hpp"
+#include "pisigner/tezos/keys.hpp"
+#include "pisigner/tezos/watermark.hpp"
+
+namespace pisigner::hwm {
+
+struct HwmKey {
+  tezos::Kind kind = tezos::Kind::Block;
+  tezos::ChainId chain;
+  tezos::PublicKeyHash pkh;
+  auto operator<=>(const HwmKey&) const = default;
+};
+
+struct Record {
+  std::int32_t level = 0;
+  std::optional<std::int32_t> round;     // absent for legacy kinds and octez imports without round
+  crypto::Digest32 hash{};               // BLAKE2b-256 of the whole signed payload
+  std::optional<std::string> signature;  // base58 signature once signed
+  bool operator==(const Record&) const = default;
+};
+
+struct StoreError {
+  enum class Code { Io, Corrupt, Locked, Invalid };
+  Code code = Code::Io;
+  std::string message;  // names the file and the cause
+};
+
+// Thread-safe. Implementations: SQLite (WAL, synchronous=FULL), in-memory (tests).
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Result<std::optional<Record>, StoreError> get(const HwmKey& key) = 0;
+  // Replaces the record and fsyncs before returning.
+  virtual Result<void, StoreError> put_durable(const HwmKey& key, const Record& record) = 0;
+  // Attaches the signature to the record at the same (level, round, hash); not fsynced.
+  virtual Result<void, StoreError> put_signature(const HwmKey& key, const Record& record) = 0;
+  virtual Result<std::vector<std::pair<HwmKey, Record>>, StoreError> list() = 0;
+  // Proves the store still accepts durable writes (health check); does not touch records.
+  virtual Result<void, StoreError> probe_writable() = 0;
+};
+
+struct SqliteOptions {
+  // Take an exclusive advisory lock on the directory so only one writer (the daemon) runs.
+  bool exclusive = true;
+  bool create = true;  // create the directory/database if missing
+};
+
+// Opens <dir>/hwm.sqlite. A corrupt or unreadable database is an error, never an empty store.
+Result<std::unique_ptr<Store>, StoreError> open_sqlite_store(const std::filesystem::path& dir,
+                                                             SqliteOptions options = {});
+std::unique_ptr<Store> make_memory_store();
+
+}  // namespace pisigner::hwm
