@@ -3,8 +3,10 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "pisigner/bytes.hpp"
 #include "pisigner/result.hpp"
@@ -23,13 +25,24 @@ enum class Prefix {
 
 // Payload length for a prefix (e.g. Tz1 -> 20, Edsig -> 64).
 std::size_t payload_size(Prefix p);
+// How an encoding starts, for messages: "tz1", "edsk", "spsig1", "Net", ...
+std::string_view prefix_name(Prefix p);
 
-// Raw base58 without checksum or prefix (Bitcoin alphabet).
+// Longest text the decoders accept (base58 decoding is quadratic; the longest Tezos
+// object handled here, BLsig, is 142 characters).
+inline constexpr std::size_t kMaxBase58Length = 512;
+
+// Raw base58 without checksum or prefix (Bitcoin alphabet); leading zero bytes <-> '1's.
 std::string base58_encode(ByteView data);
+// nullopt on a character outside the alphabet or text longer than kMaxBase58Length.
 std::optional<Bytes> base58_decode(std::string_view text);
 
 std::string b58check_encode(Prefix prefix, ByteView payload);  // precondition: payload.size() == payload_size(prefix)
 // Decodes and checks checksum, prefix and payload length; returns the payload.
 Result<Bytes, TezosError> b58check_decode(Prefix prefix, std::string_view text);
+// Decodes text that may be any of `candidates`; returns the matching prefix and the payload.
+// `what` names the expected object in errors ("unknown <what> prefix").
+Result<std::pair<Prefix, Bytes>, TezosError> b58check_decode_any(std::span<const Prefix> candidates,
+                                                                 std::string_view text, std::string_view what);
 
 }  // namespace pisigner::tezos

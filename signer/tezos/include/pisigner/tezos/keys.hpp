@@ -24,6 +24,7 @@ struct PublicKeyHash {
   static Result<PublicKeyHash, TezosError> parse(std::string_view b58);  // tz1/tz2/tz3/tz4
   std::string to_b58() const;
   Bytes binary() const;  // 21 bytes: tag (0 tz1 .. 3 tz4) || hash
+  static Result<PublicKeyHash, TezosError> from_binary(ByteView tag_and_hash);  // inverse of binary()
   auto operator<=>(const PublicKeyHash&) const = default;
 };
 
@@ -46,12 +47,16 @@ struct Signature {
   static Result<Signature, TezosError> parse(std::string_view b58);
   // The curve-specific form (edsig/spsig1/p2sig/BLsig); precondition: curve set.
   std::string to_b58() const;
+  // The scheme-less "sig..." form; precondition: raw.size() == 64.
+  std::string to_generic_b58() const;
 };
 
 struct ChainId {
   std::array<std::uint8_t, 4> bytes{};
   static Result<ChainId, TezosError> parse(std::string_view b58);  // "NetXdQprcVkpaWU"
   std::string to_b58() const;
+  // A chain's id from its genesis block hash (32 bytes): the first 4 bytes of BLAKE2b-256.
+  static ChainId from_genesis_block_hash(ByteView block_hash);
   auto operator<=>(const ChainId&) const = default;
 };
 
