@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pisigner/clock.hpp"
 #include "pisigner/crypto/hash.hpp"
 #include "pisigner/result.hpp"
 #include "pisigner/tezos/keys.hpp"
@@ -55,11 +56,26 @@ struct SqliteOptions {
   // Take an exclusive advisory lock on the directory so only one writer (the daemon) runs.
   bool exclusive = true;
   bool create = true;  // create the directory/database if missing
+  // SQLite VFS to open the database with; empty = the default (unix). Tests pass a fault-injecting one.
+  std::string vfs;
+  // Source of `updated_at`; nullptr = real_clock(). Must outlive the store.
+  const Clock* clock = nullptr;
 };
 
-// Opens <dir>/hwm.sqlite. A corrupt or unreadable database is an error, never an empty store.
+// Opens <dir>/hwm.sqlite (WAL, synchronous=FULL) and loads every record into memory, so get() and
+// list() never touch SQLite. A corrupt, truncated, foreign or unreadable database, a wrong schema
+// version or a directory that cannot be written is an error naming the path and the cause, never an
+// empty store. With `exclusive`, holds flock(<dir>/hwm.lock) until the store is destroyed; a second
+// opener gets Code::Locked. A new database is built under a temporary name and renamed into place
+// (file and directory fsynced), so hwm.sqlite either does not exist or carries the schema.
 Result<std::unique_ptr<Store>, StoreError> open_sqlite_store(const std::filesystem::path& dir,
                                                              SqliteOptions options = {});
+// Same semantics as the SQLite store, no I/O (tests, dry runs).
 std::unique_ptr<Store> make_memory_store();
+
+// File names inside the store directory.
+inline constexpr const char* kDatabaseFile = "hwm.sqlite";
+inline constexpr const char* kLockFile = "hwm.lock";
+inline constexpr int kSchemaVersion = 1;  // PRAGMA user_version of a pisigner HWM database
 
 }  // namespace pisigner::hwm

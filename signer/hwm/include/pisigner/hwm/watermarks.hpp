@@ -1,6 +1,8 @@
 // The HWM step of the sign path: serialise per key, decide, persist before signing.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,7 +15,9 @@
 namespace pisigner::hwm {
 
 struct AdvanceError {
-  enum class Code { Refused, Store };
+  // Refused: the rule said no (message in octez wording). Store: the watermark could not be made
+  // durable, nothing was signed. SignFailed: the watermark advanced durably, then `sign` failed.
+  enum class Code { Refused, Store, SignFailed };
   Code code = Code::Refused;
   std::string message;
 };
@@ -31,9 +35,13 @@ class Watermarks {
       const HwmKey& key, const Request& request,
       const std::function<Result<std::string, std::string>()>& sign);
 
+  // Signatures returned although put_signature() failed (the watermark itself was durable).
+  std::uint64_t signature_store_failures() const { return signature_store_failures_.load(); }
+
  private:
   std::mutex& lock_for(const HwmKey& key);
   Store& store_;
+  std::atomic<std::uint64_t> signature_store_failures_{0};
   std::mutex map_mu_;
   std::map<HwmKey, std::unique_ptr<std::mutex>> locks_;  // guarded by map_mu_; entries live forever
 };
