@@ -1,0 +1,28 @@
+#include "pisigner/ledger/hotplug.hpp"
+
+namespace pisigner::ledger {
+
+std::unique_ptr<HotplugWatcher> start_hotplug(HotplugWatcher::Handler handler, std::chrono::milliseconds poll_interval) {
+  if (auto usb = make_libusb_hotplug(); usb && usb->start(handler)) return usb;
+  auto poll = make_polling_hotplug(poll_interval);
+  poll->start(std::move(handler));
+  return poll;
+}
+
+bool FakeHotplugWatcher::start(Handler handler) {
+  std::lock_guard lock(mutex_);
+  handler_ = std::move(handler);
+  return true;
+}
+
+void FakeHotplugWatcher::stop() {
+  std::lock_guard lock(mutex_);
+  handler_ = nullptr;
+}
+
+void FakeHotplugWatcher::fire(HotplugEvent e) {
+  std::lock_guard lock(mutex_);
+  if (handler_) handler_(e);
+}
+
+}  // namespace pisigner::ledger

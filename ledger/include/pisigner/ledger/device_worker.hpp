@@ -1,0 +1,152 @@
+// One thread owns one Ledger: every APDU goes through it, callers wait with a deadline,
+// a failing device is dropped and reopened with backoff, and its identity is checked on
+// every (re)connect. Health reads state() and never touches the device.
+#pragma once
+
+#include <chrono>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+
+#include "pisigner/clock.hpp"
+#include "pisigner/ledger/baking_app.hpp"
+#include "pisigner/ledger/hotplug.hpp"
+#include "pisigner/ledger/transport.hpp"
+
+namespace pisigner::ledger {
+
+class ObservedTransport;
+
+struct LatencyStats {
+  std::uint64_t count = 0;
+  Clock::Duration last{}, min{}, max{}, total{};
+  void add(Clock::Duration d);
+};
+
+struct DeviceState {
+  bool present = false;       // a transport is open (or the last open succeeded)
+  bool app_open = false;      // VERSION says Tezos Baking
+  std::optional<AppVersion> app_version;
+  bool unlocked = false;      // the last answer was not "locked"
+  std::optional<AuthorizedKey> authorized;  // as last queried (nullopt: none or unknown)
+  bool identity_ok = false;   // key at the configured path equals the expected one
+  Bytes public_key;           // key at the configured path on the connected device
+  std::string transport;      // Transport::describe() of the open transport
+  std::string last_error;
+  std::optional<Clock::TimePoint> last_ok;  // last successful exchange
+  std::uint64_t reconnects = 0;             // successful opens after the first
+  bool responsive = true;     // false after a request timed out, until the next answer
+  LatencyStats apdu_latency;
+
+  bool healthy() const { return present && app_open && unlocked && identity_ok && responsive; }
+};
+
+using TransportFactory = std::function<Result<std::unique_ptr<Transport>, TransportError>()>;
+
+struct DeviceWorkerConfig {
+  DerivationType curve = DerivationType::Ed25519;
+  Path path;                              // the baking key's path (identity check)
+  std::optional<Bytes> expected_public_key;  // nullopt: accept the first key seen
+  BakingAppTimeouts timeouts;             // apdu default 3 s
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{5000};
+};
+
+// Thread-safe. The destructor stops the thread and fails queued jobs with Unavailable.
+class DeviceWorker {
+ public:
+  DeviceWorker(DeviceWorkerConfig config, TransportFactory factory, Clock& clock = real_clock());
+  ~DeviceWorker();
+  DeviceWorker(const DeviceWorker&) = delete;
+  DeviceWorker& operator=(const DeviceWorker&) = delete;
+
+  // Runs `f(BakingApp&)` on the worker thread and waits at most `timeout` for it.
+  // `f` returns Result<T, DeviceError>. Fails with Unavailable when no verified device is
+  // connected, and with Transport/Timeout when the deadline passes (the job is then
+  // cancelled if it has not started, and the device is marked unhealthy).
+  template <class F>
+  std::invoke_result_t<F&, BakingApp&> run(F f, std::chrono::milliseconds timeout);
+
+  DeviceState state() const;
+  // Drops the current transport (if any) and reconnects now, resetting the backoff.
+  void request_reconnect();
+  void on_hotplug(HotplugEvent e);
+  // A health probe: VERSION + QUERY_AUTH_KEY_WITH_CURVE, results stored in state().
+  Result<void, DeviceError> refresh(std::chrono::milliseconds timeout);
+  // Blocks until a verified device is connected or the time passes (for start-up and tests).
+  bool wait_connected(std::chrono::milliseconds timeout);
+
+ private:
+  struct Task {
+    std::function<void(BakingApp*, const DeviceError*)> fn;
+    std::atomic<bool> cancelled{false};
+  };
+
+  std::shared_ptr<Task> enqueue(std::function<void(BakingApp*, const DeviceError*)> fn);
+  void mark_timed_out(const std::shared_ptr<Task>& task, std::chrono::milliseconds timeout);
+  void loop();
+  void run_task(const std::shared_ptr<Task>& task);     // worker thread only
+  bool connect();                                       // worker thread only
+  bool connect_failed(const DeviceError& e, bool gone);  // worker thread only
+  void drop(const std::string& why, bool gone);         // worker thread only
+  void observe(std::uint16_t sw, const TransportError* err, Clock::Duration latency);
+  void set_error(const std::string& e);
+
+  // Constant after construction.
+  const DeviceWorkerConfig config_;
+  const TransportFactory factory_;
+  Clock& clock_;
+
+  // Worker thread only.
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<ObservedTransport> observed_;
+  std::unique_ptr<BakingApp> app_;
+  bool transport_failed_ = false;
+  std::chrono::milliseconds backoff_;
+  Clock::TimePoint next_attempt_{};
+  bool ever_connected_ = false;
+  Bytes learned_key_;
+
+  // Protected by mutex_.
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Task>> queue_;
+  bool stop_ = false;
+  bool reconnect_requested_ = false;
+  bool connected_ = false;
+  DeviceState state_;
+
+  std::thread thread_;  // last: starts after everything above is constructed
+};
+
+template <class F>
+std::invoke_result_t<F&, BakingApp&> DeviceWorker::run(F f, std::chrono::milliseconds timeout) {
+  using R = std::invoke_result_t<F&, BakingApp&>;
+  auto promise = std::make_shared<std::promise<R>>();
+  auto future = promise->get_future();
+  auto task = enqueue([promise, f = std::move(f)](BakingApp* app, const DeviceError* unavailable) mutable {
+    if (app != nullptr) {
+      promise->set_value(f(*app));
+    } else {
+      promise->set_value(fail(*unavailable));
+    }
+  });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    mark_timed_out(task, timeout);
+    return fail(DeviceError{DeviceErrc::Transport,
+                            "Ledger did not answer within " + std::to_string(timeout.count()) + " ms", 0,
+                            TransportErrc::Timeout});
+  }
+  return future.get();
+}
+
+}  // namespace pisigner::ledger

@@ -1,0 +1,282 @@
+#include "pisigner/ledger/device_worker.hpp"
+
+#include <algorithm>
+
+#include "observed_transport.hpp"
+#include "pisigner/crypto/hd.hpp"
+
+namespace pisigner::ledger {
+namespace {
+bool is_wrong_app_sw(std::uint16_t s) {
+  return s == sw::kClaNotSupported || s == sw::kAppNotOpenNew || s == sw::kAppNotOpenNew2;
+}
+}  // namespace
+
+void LatencyStats::add(Clock::Duration d) {
+  min = count == 0 ? d : std::min(min, d);
+  max = count == 0 ? d : std::max(max, d);
+  last = d;
+  total += d;
+  ++count;
+}
+
+DeviceWorker::DeviceWorker(DeviceWorkerConfig config, TransportFactory factory, Clock& clock)
+    : config_(std::move(config)),
+      factory_(std::move(factory)),
+      clock_(clock),
+      backoff_(config_.backoff_initial),
+      next_attempt_(clock.now()),
+      thread_([this] { loop(); }) {}
+
+DeviceWorker::~DeviceWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+DeviceState DeviceWorker::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+void DeviceWorker::request_reconnect() {
+  {
+    std::lock_guard lock(mutex_);
+    reconnect_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+void DeviceWorker::on_hotplug(HotplugEvent e) {
+  if (e == HotplugEvent::Left) {
+    std::lock_guard lock(mutex_);
+    state_.last_error = "Ledger unplugged";
+  }
+  // Both directions invalidate the open handle: an app opening or closing re-enumerates USB.
+  request_reconnect();
+}
+
+bool DeviceWorker::wait_connected(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_for(lock, timeout, [&] { return connected_; });
+}
+
+std::shared_ptr<DeviceWorker::Task> DeviceWorker::enqueue(std::function<void(BakingApp*, const DeviceError*)> fn) {
+  auto task = std::make_shared<Task>();
+  task->fn = std::move(fn);
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(task);
+  }
+  cv_.notify_all();
+  return task;
+}
+
+void DeviceWorker::mark_timed_out(const std::shared_ptr<Task>& task, std::chrono::milliseconds timeout) {
+  task->cancelled = true;
+  std::lock_guard lock(mutex_);
+  state_.responsive = false;
+  state_.last_error = "Ledger did not answer within " + std::to_string(timeout.count()) + " ms";
+}
+
+void DeviceWorker::set_error(const std::string& e) {
+  std::lock_guard lock(mutex_);
+  state_.last_error = e;
+}
+
+// Runs inside every exchange, on the worker thread.
+void DeviceWorker::observe(std::uint16_t sw_value, const TransportError* err, Clock::Duration latency) {
+  std::lock_guard lock(mutex_);
+  state_.apdu_latency.add(latency);
+  if (err != nullptr) {
+    transport_failed_ = true;
+    state_.last_error = error_from_transport(*err).message;
+    if (err->code == TransportErrc::Disconnected) state_.present = false;
+    return;
+  }
+  state_.responsive = true;
+  if (sw_value == sw::kLocked) {
+    state_.unlocked = false;
+    state_.last_error = error_from_sw(sw_value, Ins::Version).message;
+    return;
+  }
+  state_.unlocked = true;
+  if (is_wrong_app_sw(sw_value)) {
+    // The app was closed or switched; re-verify VERSION and identity on reconnect.
+    state_.app_open = false;
+    state_.last_error = error_from_sw(sw_value, Ins::Version).message;
+    transport_failed_ = true;
+    return;
+  }
+  state_.last_ok = clock_.now();
+}
+
+void DeviceWorker::drop(const std::string& why, bool gone) {
+  app_.reset();
+  observed_.reset();
+  transport_.reset();
+  std::lock_guard lock(mutex_);
+  connected_ = false;
+  state_.identity_ok = false;
+  if (gone) state_.present = false;
+  state_.transport.clear();
+  if (!why.empty()) state_.last_error = why;
+}
+
+bool DeviceWorker::connect_failed(const DeviceError& e, bool gone) {
+  drop(e.message, gone);
+  next_attempt_ = clock_.now() + backoff_;
+  backoff_ = std::min(backoff_ * 2, config_.backoff_max);
+  return false;
+}
+
+bool DeviceWorker::connect() {
+  drop("", false);
+  auto t = factory_();
+  if (!t) return connect_failed(error_from_transport(t.error()), true);
+  transport_ = std::move(*t);
+  observed_ = std::make_unique<ObservedTransport>(
+      *transport_, clock_, [this](std::uint16_t s, const TransportError* e, Clock::Duration d) { observe(s, e, d); });
+  auto app = std::make_unique<BakingApp>(*observed_, config_.timeouts);
+  {
+    std::lock_guard lock(mutex_);
+    state_.present = true;
+    state_.transport = transport_->describe();
+  }
+
+  auto version = app->version();
+  if (!version) {
+    const bool gone = version.error().transport == TransportErrc::Disconnected;
+    if (version.error().code == DeviceErrc::WrongApp) {
+      std::lock_guard lock(mutex_);
+      state_.app_open = false;
+      state_.app_version.reset();
+    }
+    return connect_failed(version.error(), gone);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    state_.app_open = true;
+    state_.app_version = *version;
+  }
+
+  auto key = app->get_public_key(config_.curve, config_.path);
+  if (!key) return connect_failed(key.error(), key.error().transport == TransportErrc::Disconnected);
+  const Bytes& expected = config_.expected_public_key ? *config_.expected_public_key : learned_key_;
+  if (!expected.empty() && key->bytes != expected) {
+    DeviceError e{DeviceErrc::WrongDevice,
+                  "wrong Ledger: key at " + crypto::format_path(config_.path) + " is " + to_hex(key->bytes) +
+                      ", expected " + to_hex(expected),
+                  0, {}};
+    {
+      std::lock_guard lock(mutex_);
+      state_.public_key = key->bytes;
+    }
+    return connect_failed(e, false);
+  }
+  if (learned_key_.empty()) learned_key_ = key->bytes;
+
+  // Informational: a failure here does not refuse the device unless the transport broke.
+  auto auth = app->query_auth_key_with_curve();
+  if (!auth && auth.error().code == DeviceErrc::Transport) {
+    return connect_failed(auth.error(), auth.error().transport == TransportErrc::Disconnected);
+  }
+
+  app_ = std::move(app);
+  transport_failed_ = false;
+  backoff_ = config_.backoff_initial;
+  {
+    std::lock_guard lock(mutex_);
+    state_.identity_ok = true;
+    state_.public_key = key->bytes;
+    if (auth) state_.authorized = *auth;
+    if (ever_connected_) ++state_.reconnects;
+    state_.last_error.clear();
+    connected_ = true;
+  }
+  ever_connected_ = true;
+  cv_.notify_all();
+  return true;
+}
+
+void DeviceWorker::run_task(const std::shared_ptr<Task>& task) {
+  if (task->cancelled) return;
+  if (!app_) {
+    DeviceError e{DeviceErrc::Unavailable, "", 0, {}};
+    {
+      std::lock_guard lock(mutex_);
+      e.message = "no usable Ledger" + (state_.last_error.empty() ? std::string() : ": " + state_.last_error);
+    }
+    task->fn(nullptr, &e);
+    return;
+  }
+  transport_failed_ = false;
+  task->fn(app_.get(), nullptr);
+  if (transport_failed_) {
+    std::string why;
+    bool gone = false;
+    {
+      std::lock_guard lock(mutex_);
+      why = state_.last_error;
+      gone = !state_.present;
+    }
+    drop(why, gone);
+    // Try again at once; the backoff applies only when reopening fails.
+    next_attempt_ = clock_.now();
+  }
+}
+
+void DeviceWorker::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    const bool requested = reconnect_requested_;
+    reconnect_requested_ = false;
+    if (requested) backoff_ = config_.backoff_initial;
+    if (requested || (!app_ && clock_.now() >= next_attempt_)) {
+      lock.unlock();
+      connect();
+      lock.lock();
+      continue;
+    }
+    if (!queue_.empty()) {
+      auto task = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      run_task(task);
+      lock.lock();
+      continue;
+    }
+    auto wake = [&] { return stop_ || reconnect_requested_ || !queue_.empty(); };
+    if (app_) {
+      cv_.wait(lock, wake);
+    } else {
+      cv_.wait_for(lock, std::max<Clock::Duration>(next_attempt_ - clock_.now(), std::chrono::milliseconds(1)), wake);
+    }
+  }
+  // Fail what is left so no caller waits for its full deadline.
+  DeviceError stopped{DeviceErrc::Unavailable, "device worker stopped", 0, {}};
+  auto rest = std::move(queue_);
+  lock.unlock();
+  for (auto& task : rest) task->fn(nullptr, &stopped);
+}
+
+Result<void, DeviceError> DeviceWorker::refresh(std::chrono::milliseconds timeout) {
+  return run(
+      [this](BakingApp& app) -> Result<void, DeviceError> {
+        auto v = app.version();
+        if (!v) return fail(std::move(v).error());
+        auto auth = app.query_auth_key_with_curve();
+        if (!auth) return fail(std::move(auth).error());
+        std::lock_guard lock(mutex_);
+        state_.app_open = true;
+        state_.app_version = *v;
+        state_.authorized = *auth;
+        return {};
+      },
+      timeout);
+}
+
+}  // namespace pisigner::ledger
