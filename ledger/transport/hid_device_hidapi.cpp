@@ -1,6 +1,7 @@
 // The real HidDevice on hidapi's hidraw backend.
 #include <hidapi.h>
 
+#include <algorithm>
 #include <cwchar>
 #include <memory>
 #include <mutex>
@@ -46,9 +47,7 @@ class HidapiDevice final : public HidDevice {
   HidapiDevice(HidDevicePtr dev, std::string path) : dev_(std::move(dev)), path_(std::move(path)) {}
 
   Result<void, TransportError> write(ByteView report) override {
-    // Ledger's descriptor has no numbered reports: hidapi expects a 0x00 report id first.
-    Bytes buf(report.size() + 1, 0);
-    std::copy(report.begin(), report.end(), buf.begin() + 1);
+    const Bytes buf = with_report_id(report);
     const int n = hid_write(dev_.get(), buf.data(), buf.size());
     if (n < 0) return fail(TransportError{TransportErrc::Disconnected, "HID write failed: " + last_error(dev_.get())});
     if (static_cast<std::size_t>(n) != buf.size()) {
@@ -75,6 +74,12 @@ class HidapiDevice final : public HidDevice {
 };
 
 }  // namespace
+
+Bytes with_report_id(ByteView report) {
+  Bytes buf(report.size() + 1, 0);
+  std::copy(report.begin(), report.end(), buf.begin() + 1);
+  return buf;
+}
 
 std::vector<HidDeviceInfo> enumerate_ledgers() {
   std::vector<HidDeviceInfo> out;

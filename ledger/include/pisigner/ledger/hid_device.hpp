@@ -39,6 +39,10 @@ struct HidDeviceInfo {
   std::uint16_t usage_page = 0;
 };
 
+// What hidapi must be given to send `report`: a 0x00 report id, then the 64 bytes
+// (Ledger's descriptor has no numbered reports, so hidapi strips that first byte).
+Bytes with_report_id(ByteView report);
+
 // Ledger APDU interfaces currently attached: VID 0x2C97, any PID, interface 0 or usage
 // page 0xFFA0. Empty when none (or when hidapi cannot enumerate). Thread-safe.
 std::vector<HidDeviceInfo> enumerate_ledgers();
