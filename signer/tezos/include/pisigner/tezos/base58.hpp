@@ -1,5 +1,6 @@
 // Base58check with Tezos prefixes. Format: base58(prefix || payload || sha256d(prefix||payload)[0..4]).
-// Prefix bytes and payload sizes: tezos/tezos-mirror src/lib_crypto/base58.ml (reference/octez-signer.md §6.1).
+// Prefix bytes and payload sizes: tezos/tezos-mirror src/lib_crypto/base58.ml (reference/octez-signer.md §6.1),
+// tabulated once in src/prefixes.hpp and documented in signer/tezos/FORMATS.md §1.
 #pragma once
 
 #include <optional>

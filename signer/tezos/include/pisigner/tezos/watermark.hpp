@@ -1,5 +1,5 @@
 // Reads (kind, chain, level, round) from a signing payload without decoding the operation.
-// Offsets: reference/octez-signer.md §5.2-5.3 (octez src/bin_signer/handler.ml), ledger/doc/ nothing.
+// Offsets: octez src/bin_signer/handler.ml (reference/octez-signer.md §5.2-5.3); see signer/tezos/FORMATS.md §4.
 #pragma once
 
 #include <cstdint>
