@@ -106,6 +106,9 @@ Result<ExtendedKey, CryptoError> derive_child(Curve curve, const ExtendedKey& pa
   if (curve == Curve::Ed25519 && !hardened)
     return fail(CryptoError{"Ed25519 (SLIP-10) derives hardened children only"});
 
+  if (curve != Curve::Ed25519 && !detail::scalar_is_valid(curve, parent.key))
+    return fail(CryptoError{"parent key is not a valid scalar"});
+
   // data = 0x00 || ser256(k_par) || ser32(i)  (hardened)  or  serP(point(k_par)) || ser32(i)
   Bytes data;
   data.reserve(37);
@@ -113,7 +116,6 @@ Result<ExtendedKey, CryptoError> derive_child(Curve curve, const ExtendedKey& pa
     data.push_back(0x00);
     data.insert(data.end(), parent.key.begin(), parent.key.end());
   } else {
-    if (!detail::scalar_is_valid(curve, parent.key)) return fail(CryptoError{"parent key is not a valid scalar"});
     Bytes pub = curve == Curve::Secp256k1 ? detail::secp256k1_public_key(parent.key)
                                           : detail::p256_public_key(parent.key);
     data = std::move(pub);

@@ -33,6 +33,8 @@ std::string zebra_words() {
   return words;
 }
 
+void PrintTo(const LedgerAccount& a, std::ostream* os) { *os << a.address; }
+
 class LedgerZebra : public ::testing::TestWithParam<LedgerAccount> {};
 
 }  // namespace

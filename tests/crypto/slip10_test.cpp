@@ -232,6 +232,8 @@ const Slip10Vector kVectors[] = {
      "0383619fadcde31063d8c5cb00dbfe1713f3e6fa169d8541a798752a1c1ca0cb20"},
 };
 
+void PrintTo(const Slip10Vector& v, std::ostream* os) { *os << curve_name(v.curve) << " " << v.seed << " " << v.path; }
+
 class Slip10 : public ::testing::TestWithParam<Slip10Vector> {};
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace pisigner::crypto {
 
 using Digest32 = std::array<std::uint8_t, 32>;
 
-// Unkeyed BLAKE2b with `out_len` bytes of output (1..64).
+// Unkeyed BLAKE2b with `out_len` bytes of output (1..64; outside that range aborts).
 Bytes blake2b(ByteView data, std::size_t out_len);
 Digest32 blake2b_256(ByteView data);
 std::array<std::uint8_t, 20> blake2b_160(ByteView data);

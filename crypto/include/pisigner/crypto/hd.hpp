@@ -33,6 +33,7 @@ struct ExtendedKey {
 };
 
 // Master key from a seed (SLIP-10 master derivation incl. the retry rule for invalid keys).
+// Precondition: curve is not Bls12_381 (aborts); derive_path checks this and fails instead.
 ExtendedKey master_key(Curve curve, ByteView seed);
 // One child step. Ed25519 fails on a non-hardened index.
 Result<ExtendedKey, CryptoError> derive_child(Curve curve, const ExtendedKey& parent, std::uint32_t index);

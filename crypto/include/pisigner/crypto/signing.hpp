@@ -41,7 +41,8 @@ class SecretKey {
   // The 32 secret bytes, for re-encoding (e.g. pisignerctl key generation). Handle with care.
   ByteView secret_bytes() const;
   // Ed25519: RFC 8032 signature of the 32 digest bytes as the message.
-  // ECDSA: signature of the digest, normalised to low S, as r||s.
+  // ECDSA: signature of the digest, normalised to low S, as r||s (secp256k1: RFC 6979 nonce).
+  // Cannot fail; an internal library failure (out of memory) aborts the process.
   Signature64 sign_digest(const Digest32& digest) const;
 
  private:
@@ -58,6 +59,8 @@ bool verify_digest(Curve curve, ByteView public_key, const Digest32& digest, Byt
 Result<Bytes, CryptoError> compress_point(Curve curve, ByteView uncompressed);
 
 // Converts a DER-encoded ECDSA signature to 64-byte r||s with low S.
+// Takes a Ledger reply as is: a first byte of 0x31 (R parity in bit 0) and zero-padded
+// INTEGERs are accepted. Fails on anything else malformed or on r, s outside 1..n-1.
 Result<Signature64, CryptoError> der_to_compact(Curve curve, ByteView der);
 
 }  // namespace pisigner::crypto
