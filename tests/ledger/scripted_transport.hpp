@@ -1,0 +1,43 @@
+// A Transport that plays a recorded APDU transcript: each step checks the exact request
+// bytes and returns the recorded reply.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <initializer_list>
+#include <string>
+
+#include "pisigner/ledger/transport.hpp"
+
+namespace pisigner::ledger::testing {
+
+struct Step {
+  std::string request_hex;  // golden request bytes
+  std::string reply_hex;    // data without the status word
+  std::uint16_t sw = 0x9000;
+};
+
+class ScriptedTransport final : public Transport {
+ public:
+  ScriptedTransport(std::initializer_list<Step> steps) : steps_(steps.begin(), steps.end()) {}
+  ScriptedTransport(const ScriptedTransport&) = delete;
+  ~ScriptedTransport() override { EXPECT_TRUE(steps_.empty()) << steps_.size() << " scripted APDUs not sent"; }
+
+  Result<Reply, TransportError> exchange(const Apdu& apdu, std::chrono::milliseconds) override {
+    if (steps_.empty()) {
+      ADD_FAILURE() << "unexpected APDU " << to_hex(apdu.encode());
+      return fail(TransportError{TransportErrc::Io, "script exhausted"});
+    }
+    Step s = steps_.front();
+    steps_.pop_front();
+    EXPECT_EQ(to_hex(apdu.encode()), s.request_hex);
+    return Reply{*from_hex(s.reply_hex), s.sw};
+  }
+  std::string describe() const override { return "scripted"; }
+
+ private:
+  std::deque<Step> steps_;
+};
+
+}  // namespace pisigner::ledger::testing
