@@ -1,0 +1,81 @@
+// Wired/LTE uplink monitor: reads NetworkManager and ModemManager, runs UplinkPolicy and
+// (de)activates the LTE profile. A thread-safe snapshot serves health, metrics and
+// pisignerctl. An uplink switch is information, never a health failure by itself.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "pisigner/clock.hpp"
+#include "pisigner/hal/event_log.hpp"
+#include "pisigner/hal/modem_manager.hpp"
+#include "pisigner/hal/network_manager.hpp"
+#include "pisigner/hal/uplink_config.hpp"
+#include "pisigner/hal/uplink_policy.hpp"
+#include "pisigner/hal/ups_policy.hpp"
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace pisigner::hal {
+
+struct UplinkSnapshot {
+  bool network_manager_present = false;
+  UplinkMode mode = UplinkMode::wired;
+  bool wired_ok = false;
+  bool lte_active = false;
+  std::uint32_t connectivity = 0;
+  std::string primary_connection_type;
+  std::optional<std::chrono::seconds> pending_switch_in;
+  MmSnapshot modems;
+  UplinkCounters counters;
+  Health health = Health::degraded;  // healthy when wired or LTE is up; never unhealthy
+  std::uint64_t ticks = 0;
+  std::string last_error;
+};
+
+class UplinkMonitor {
+ public:
+  // `bus` (the system bus in production) must run its event loop and outlive the monitor.
+  UplinkMonitor(UplinkConfig config, sdbus::IConnection& bus, Clock& clock);
+  ~UplinkMonitor();
+  UplinkMonitor(const UplinkMonitor&) = delete;
+  UplinkMonitor& operator=(const UplinkMonitor&) = delete;
+
+  // One cycle: refresh, decide, act. Call from one thread at a time.
+  void tick();
+  // tick() every poll_interval, and soon after a D-Bus change, on an owned thread.
+  void start();
+  void stop();
+
+  UplinkSnapshot snapshot() const;
+  const EventLog& events() const { return events_; }
+
+ private:
+  bool wired_ok(const NmSnapshot& nm) const;
+  const NmActiveConnection* lte_connection(const NmSnapshot& nm) const;
+  void wake();
+
+  const UplinkConfig config_;
+  Clock& clock_;
+  EventLog events_;
+  NetworkManagerClient nm_;
+  ModemManagerClient mm_;
+  UplinkPolicy policy_;  // owned by the ticking thread
+  std::string lte_active_path_;
+
+  mutable std::mutex mutex_;
+  UplinkSnapshot snap_;  // guarded by mutex_
+
+  std::mutex wake_mutex_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace pisigner::hal
