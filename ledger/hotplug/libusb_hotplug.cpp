@@ -43,7 +43,10 @@ class LibusbHotplug final : public HotplugWatcher {
 
   void stop() override {
     running_ = false;
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      libusb_interrupt_event_handler(ctx_.get());  // wake the event thread now
+      thread_.join();
+    }
     if (registered_) libusb_hotplug_deregister_callback(ctx_.get(), handle_);
     registered_ = false;
   }
