@@ -1,0 +1,44 @@
+// A SQLite VFS for crash and fault tests, wrapping the default (unix) VFS (LevelDB's
+// fault_injection_test model). It keeps, per file, a shadow copy of the content as of its last
+// xSync; crash() writes the shadows back, dropping every unsynced write, truncation, creation and
+// unsynced delete. It can also make the Nth xWrite/xSync fail.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pisigner::hwm::testing {
+
+class FaultVfs {
+ public:
+  static constexpr const char* kName = "pisigner-fault";
+
+  // Registers the VFS once (not as the default) and returns the process-wide instance.
+  static FaultVfs& instance();
+
+  // Forgets all shadows and counters. Files opened afterwards start "synced" with their on-disk
+  // content (the test set them up durably). Call with no connection open through this VFS.
+  void reset();
+
+  // The Nth xWrite-or-xSync from now (1-based) fails with SQLITE_IOERR and has no effect on disk;
+  // 0 disables. Later operations succeed again.
+  void fail_nth_op(std::uint64_t n);
+  std::uint64_t ops_seen() const;  // xWrite + xSync calls since reset()
+  bool fault_fired() const;
+
+  // From now on every write, sync, truncate and delete fails without touching the disk, like a dead
+  // process. Then close the store (its shutdown writes are lost) and call crash().
+  void kill();
+  // Power cut in the middle of I/O: the Nth xWrite-or-xSync from now fails and the VFS is dead from
+  // then on (as kill()).
+  void kill_at_op(std::uint64_t n);
+  // Restores every file seen by the VFS to its last synced content (or removes it) and revives the VFS.
+  void crash();
+
+  struct Impl;
+
+ private:
+  FaultVfs() = default;
+};
+
+}  // namespace pisigner::hwm::testing

@@ -1,0 +1,115 @@
+// The octez decision rule (reference/octez-signer.md §5.4) as a table.
+#include <gtest/gtest.h>
+
+#include "pisigner/hwm/rules.hpp"
+#include "test_util.hpp"
+
+namespace pisigner::hwm {
+namespace {
+
+using testing::digest;
+using Action = Decision::Action;
+using tezos::Kind;
+
+struct Case {
+  const char* name;
+  std::optional<Record> stored;
+  Request request;
+  Action action;
+  std::string message_template;  // "{k}" is replaced by the kind name
+  std::string cached = {};
+};
+
+Record rec(std::int32_t level, std::optional<std::int32_t> round, std::uint32_t payload,
+           std::optional<std::string> sig = "sigA") {
+  return Record{level, round, digest(payload), std::move(sig)};
+}
+Request req(std::int32_t level, std::optional<std::int32_t> round, std::uint32_t payload) {
+  return Request{level, round, digest(payload)};
+}
+
+std::string fill(std::string text, std::string_view kind) {
+  for (auto pos = text.find("{k}"); pos != std::string::npos; pos = text.find("{k}")) text.replace(pos, 3, kind);
+  return text;
+}
+
+const Case kTenderbake[] = {
+    {"no record", std::nullopt, req(5, 0, 1), Action::Sign, ""},
+    {"lower level", rec(7, 2, 1), req(5, 9, 2), Action::Refuse, "{k} level 5 below high watermark 7"},
+    {"lower level same payload", rec(7, 2, 1), req(6, 2, 1), Action::Refuse, "{k} level 6 below high watermark 7"},
+    {"same level lower round", rec(7, 2, 1), req(7, 1, 2), Action::Refuse,
+     "{k} level 7 and round 1 not above high watermark (7,2)"},
+    {"same level, round absent counts as 0", rec(7, 2, 1), req(7, std::nullopt, 2), Action::Refuse,
+     "{k} level 7 and round 0 not above high watermark (7,2)"},
+    {"same level and round, same hash, signature stored", rec(7, 2, 1), req(7, 2, 1), Action::ReturnCached, "",
+     "sigA"},
+    {"same level and round, same hash, no signature", rec(7, 2, 1, std::nullopt), req(7, 2, 1), Action::Sign, ""},
+    {"same level and round, other hash", rec(7, 2, 1), req(7, 2, 2), Action::Refuse,
+     "{k} level 7 and round 2 already signed with different data"},
+    {"same level and round, other hash, no signature", rec(7, 2, 1, std::nullopt), req(7, 2, 2), Action::Refuse,
+     "{k} level 7 and round 2 already signed with different data"},
+    {"higher round", rec(7, 2, 1), req(7, 3, 2), Action::Sign, ""},
+    {"higher round, same payload hash", rec(7, 2, 1), req(7, 3, 1), Action::Sign, ""},
+    {"higher level lower round", rec(7, 2, 1), req(8, 0, 2), Action::Sign, ""},
+    {"operator-set record (zero hash) refuses its own slot", Record{7, 2, {}, std::nullopt}, req(7, 2, 2),
+     Action::Refuse, "{k} level 7 and round 2 already signed with different data"},
+};
+
+// Records without a round compare levels only (Emmy 0x01/0x02, or imported without round).
+const Case kLevelOnly[] = {
+    {"lower level", rec(7, std::nullopt, 1), req(5, std::nullopt, 2), Action::Refuse,
+     "{k} level 5 not above high watermark 7"},
+    {"same level same hash", rec(7, std::nullopt, 1), req(7, std::nullopt, 1), Action::ReturnCached, "", "sigA"},
+    {"same level same hash no signature", rec(7, std::nullopt, 1, std::nullopt), req(7, std::nullopt, 1),
+     Action::Sign, ""},
+    {"same level other hash", rec(7, std::nullopt, 1), req(7, std::nullopt, 2), Action::Refuse,
+     "{k} level 7 already signed with different data"},
+    {"same level, any round, other hash", rec(7, std::nullopt, 1), req(7, 5, 2), Action::Refuse,
+     "{k} level 7 already signed with different data"},
+    {"higher level", rec(7, std::nullopt, 1), req(8, std::nullopt, 2), Action::Sign, ""},
+};
+
+void check(Kind kind, const Case& c) {
+  SCOPED_TRACE(std::string(tezos::kind_name(kind)) + ": " + c.name);
+  const Decision d = decide(kind, c.stored, c.request);
+  EXPECT_EQ(d.action, c.action);
+  if (c.action == Action::Refuse) {
+    EXPECT_EQ(d.message, fill(c.message_template, tezos::kind_name(kind)));
+  }
+  if (c.action == Action::ReturnCached) {
+    EXPECT_EQ(d.signature, c.cached);
+  }
+}
+
+TEST(DecideTest, TenderbakeRuleForEveryKind) {
+  for (Kind kind : {Kind::Block, Kind::Preattestation, Kind::Attestation, Kind::Endorsement}) {
+    for (const Case& c : kTenderbake) check(kind, c);
+  }
+}
+
+TEST(DecideTest, LevelOnlyRecordsIgnoreRounds) {
+  for (Kind kind : {Kind::Block, Kind::Preattestation, Kind::Attestation, Kind::Endorsement}) {
+    for (const Case& c : kLevelOnly) check(kind, c);
+  }
+}
+
+TEST(DecideTest, OctezMessageTextsUseKindNames) {
+  EXPECT_EQ(decide(Kind::Preattestation, rec(100, 0, 1), req(99, 0, 1)).message,
+            "preattestation level 99 below high watermark 100");
+  EXPECT_EQ(decide(Kind::Block, rec(100, 4, 1), req(100, 3, 1)).message,
+            "block level 100 and round 3 not above high watermark (100,4)");
+  EXPECT_EQ(decide(Kind::Attestation, rec(100, 4, 1), req(100, 4, 2)).message,
+            "attestation level 100 and round 4 already signed with different data");
+  EXPECT_EQ(decide(Kind::Endorsement, rec(100, std::nullopt, 1), req(42, std::nullopt, 1)).message,
+            "endorsement level 42 not above high watermark 100");
+}
+
+TEST(DecideTest, NegativeAndExtremeValuesCompareNumerically) {
+  const Record top = rec(INT32_MAX, INT32_MAX, 1);
+  EXPECT_EQ(decide(Kind::Block, top, req(INT32_MAX, INT32_MAX - 1, 2)).action, Action::Refuse);
+  EXPECT_EQ(decide(Kind::Block, top, req(0, 0, 2)).action, Action::Refuse);
+  EXPECT_EQ(decide(Kind::Block, rec(0, 0, 1), req(1, 0, 2)).action, Action::Sign);
+}
+
+}  // namespace
+}  // namespace pisigner::hwm
