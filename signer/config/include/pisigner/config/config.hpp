@@ -1,0 +1,82 @@
+// pisignerd's configuration: one TOML file. Every key is documented in README.md ("Configuration").
+// Loading is strict: unknown keys, wrong types and out-of-range values are errors that name the
+// file, line and key, and nothing starts on a broken config.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pisigner/result.hpp"
+
+namespace pisigner::config {
+
+struct ServerConfig {
+  std::vector<std::string> listen{"127.0.0.1:6732"};
+  bool known_keys = false;
+  int io_threads = 2;
+  int sign_threads = 4;
+  std::size_t body_limit = 64 * 1024;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+};
+
+struct StoreConfig {
+  std::filesystem::path path = "/var/lib/pisigner";
+};
+
+struct PolicyConfig {
+  std::set<std::uint8_t> magic_bytes{0x11, 0x12, 0x13};
+  std::vector<std::string> chains;  // base58 chain ids; empty = any
+};
+
+struct AuthConfig {
+  bool required = false;
+  std::vector<std::string> authorized_keys;  // base58 public keys
+};
+
+struct HealthConfig {
+  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds max_age{3000};
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error
+};
+
+struct KeyConfig {
+  std::string backend;  // "soft" | "ledger"
+  int line = 0;         // where the [[key]] table starts, for later error messages
+  // soft
+  std::string secret_key;
+  std::optional<std::filesystem::path> passphrase_file;
+  bool allow_mainnet = false;
+  // ledger
+  std::string device;   // "hid", a serial number, or "tcp://host:port"
+  std::string path;     // "m/44'/1729'/0'/0'"
+  std::string curve;    // "ed25519" | "secp256k1" | "p256"
+  std::string pkh;      // expected tz address at that path
+  std::chrono::milliseconds timeout{3000};
+};
+
+struct Config {
+  std::string source;  // file name, for messages
+  ServerConfig server;
+  StoreConfig store;
+  PolicyConfig policy;
+  AuthConfig auth;
+  HealthConfig health;
+  LogConfig log;
+  std::vector<KeyConfig> keys;
+};
+
+// Errors read "FILE:LINE:COL: key: what is wrong".
+Result<Config, Error> load_file(const std::filesystem::path& path);
+Result<Config, Error> parse(std::string_view text, std::string_view source_name);
+
+}  // namespace pisigner::config

@@ -1,0 +1,239 @@
+#include "pisigner/config/config.hpp"
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "pisigner/crypto/hd.hpp"
+#include "pisigner/tezos/keys.hpp"
+
+namespace pisigner::config {
+
+namespace {
+
+// Thrown inside the loader only; load_file/parse turn it into an Error value.
+struct ConfigFailure {
+  std::string message;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void error(const toml::node* node, const std::string& key, const std::string& what) const {
+    std::ostringstream s;
+    s << source_;
+    if (node && node->source().begin.line) s << ':' << node->source().begin.line << ':' << node->source().begin.column;
+    s << ": " << key << ": " << what;
+    throw ConfigFailure{s.str()};
+  }
+
+  // Every key in `table` must be one of `allowed`.
+  void only(const toml::table& table, const std::string& prefix, std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [k, v] : table) {
+      bool ok = false;
+      for (auto a : allowed) ok = ok || k.str() == a;
+      if (!ok) {
+        std::string names;
+        for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+        error(&v, prefix + std::string(k.str()), "unknown key (expected one of: " + names + ")");
+      }
+    }
+  }
+
+  const toml::table* table(const toml::table& parent, std::string_view key, const std::string& path) const {
+    const toml::node* n = parent.get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) error(n, path, "must be a table");
+    return n->as_table();
+  }
+
+  void get(const toml::table& t, std::string_view key, const std::string& path, bool& out) const {
+    if (const toml::node* n = t.get(key)) {
+      if (!n->is_boolean()) error(n, path, "must be true or false");
+      out = n->as_boolean()->get();
+    }
+  }
+  void get(const toml::table& t, std::string_view key, const std::string& path, std::string& out) const {
+    if (const toml::node* n = t.get(key)) {
+      if (!n->is_string()) error(n, path, "must be a string");
+      out = n->as_string()->get();
+    }
+  }
+  std::int64_t integer(const toml::table& t, std::string_view key, const std::string& path, std::int64_t fallback,
+                       std::int64_t lo, std::int64_t hi) const {
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (!n->is_integer()) error(n, path, "must be an integer");
+    auto v = n->as_integer()->get();
+    if (v < lo || v > hi) error(n, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return v;
+  }
+  std::vector<std::string> strings(const toml::table& t, std::string_view key, const std::string& path,
+                                   std::vector<std::string> fallback) const {
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (!n->is_array()) error(n, path, "must be an array of strings");
+    std::vector<std::string> out;
+    for (const auto& item : *n->as_array()) {
+      if (!item.is_string()) error(&item, path, "must be an array of strings");
+      out.push_back(item.as_string()->get());
+    }
+    return out;
+  }
+  const toml::node* node(const toml::table& t, std::string_view key) const { return t.get(key); }
+
+ private:
+  std::string source_;
+};
+
+std::uint8_t parse_magic(const Reader& r, const toml::node* n, const std::string& text) {
+  // "0x11" or "17", like octez's -M (OCaml int_of_string).
+  std::size_t pos = 0;
+  unsigned long v = 0;
+  try {
+    v = std::stoul(text, &pos, 0);
+  } catch (...) {
+    pos = 0;
+  }
+  if (text.empty() || pos != text.size() || v > 255) r.error(n, "policy.magic_bytes", "'" + text + "' is not a byte (0x00-0xFF)");
+  return static_cast<std::uint8_t>(v);
+}
+
+Config build(const toml::table& root, const std::string& source) {
+  Reader r(source);
+  Config c;
+  c.source = source;
+  r.only(root, "", {"server", "store", "policy", "auth", "health", "log", "key"});
+
+  if (auto* t = r.table(root, "server", "server")) {
+    r.only(*t, "server.", {"listen", "known_keys", "io_threads", "sign_threads", "body_limit", "header_timeout_s", "idle_timeout_s"});
+    c.server.listen = r.strings(*t, "listen", "server.listen", c.server.listen);
+    if (c.server.listen.empty()) r.error(r.node(*t, "listen"), "server.listen", "needs at least one address");
+    for (const auto& l : c.server.listen) {
+      if (l.find(':') == std::string::npos) r.error(r.node(*t, "listen"), "server.listen", "'" + l + "' must be host:port");
+    }
+    r.get(*t, "known_keys", "server.known_keys", c.server.known_keys);
+    c.server.io_threads = static_cast<int>(r.integer(*t, "io_threads", "server.io_threads", 2, 1, 64));
+    c.server.sign_threads = static_cast<int>(r.integer(*t, "sign_threads", "server.sign_threads", 4, 1, 256));
+    c.server.body_limit = static_cast<std::size_t>(r.integer(*t, "body_limit", "server.body_limit", 65536, 1024, 1 << 20));
+    c.server.header_timeout = std::chrono::seconds(r.integer(*t, "header_timeout_s", "server.header_timeout_s", 10, 1, 3600));
+    c.server.idle_timeout = std::chrono::seconds(r.integer(*t, "idle_timeout_s", "server.idle_timeout_s", 60, 1, 86400));
+  }
+  if (auto* t = r.table(root, "store", "store")) {
+    r.only(*t, "store.", {"path"});
+    std::string p = c.store.path.string();
+    r.get(*t, "path", "store.path", p);
+    if (p.empty()) r.error(r.node(*t, "path"), "store.path", "must not be empty");
+    c.store.path = p;
+  }
+  if (auto* t = r.table(root, "policy", "policy")) {
+    r.only(*t, "policy.", {"magic_bytes", "chains"});
+    if (const toml::node* n = r.node(*t, "magic_bytes")) {
+      c.policy.magic_bytes.clear();
+      for (const auto& s : r.strings(*t, "magic_bytes", "policy.magic_bytes", {})) {
+        c.policy.magic_bytes.insert(parse_magic(r, n, s));
+      }
+    }
+    c.policy.chains = r.strings(*t, "chains", "policy.chains", {});
+    for (const auto& ch : c.policy.chains) {
+      if (auto id = tezos::ChainId::parse(ch); !id) r.error(r.node(*t, "chains"), "policy.chains", "'" + ch + "': " + id.error().message);
+    }
+  }
+  if (auto* t = r.table(root, "auth", "auth")) {
+    r.only(*t, "auth.", {"required", "authorized_keys"});
+    r.get(*t, "required", "auth.required", c.auth.required);
+    c.auth.authorized_keys = r.strings(*t, "authorized_keys", "auth.authorized_keys", {});
+    for (const auto& k : c.auth.authorized_keys) {
+      if (auto pk = tezos::PublicKey::parse(k); !pk) {
+        r.error(r.node(*t, "authorized_keys"), "auth.authorized_keys", "'" + k + "': " + pk.error().message);
+      }
+    }
+    if (c.auth.required && c.auth.authorized_keys.empty()) {
+      r.error(r.node(*t, "required"), "auth.required", "is true but auth.authorized_keys is empty");
+    }
+  }
+  if (auto* t = r.table(root, "health", "health")) {
+    r.only(*t, "health.", {"interval_ms", "max_age_ms"});
+    c.health.interval = std::chrono::milliseconds(r.integer(*t, "interval_ms", "health.interval_ms", 1000, 50, 60000));
+    c.health.max_age = std::chrono::milliseconds(
+        r.integer(*t, "max_age_ms", "health.max_age_ms", 3 * c.health.interval.count(), c.health.interval.count(), 600000));
+  }
+  if (auto* t = r.table(root, "log", "log")) {
+    r.only(*t, "log.", {"level"});
+    r.get(*t, "level", "log.level", c.log.level);
+    static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
+    if (!kLevels.count(c.log.level)) r.error(r.node(*t, "level"), "log.level", "must be one of trace, debug, info, warn, error");
+  }
+  if (const toml::node* n = root.get("key")) {
+    if (!n->is_array_of_tables()) r.error(n, "key", "must be written as [[key]] tables");
+    int index = 0;
+    for (const auto& item : *n->as_array()) {
+      const auto& t = *item.as_table();
+      const std::string p = "key[" + std::to_string(index++) + "].";
+      KeyConfig k;
+      k.line = static_cast<int>(t.source().begin.line);
+      r.get(t, "backend", p + "backend", k.backend);
+      if (k.backend == "soft") {
+        r.only(t, p, {"backend", "secret_key", "passphrase_file", "allow_mainnet"});
+        r.get(t, "secret_key", p + "secret_key", k.secret_key);
+        if (k.secret_key.empty()) r.error(&t, p + "secret_key", "is required for backend = \"soft\"");
+        std::string pf;
+        r.get(t, "passphrase_file", p + "passphrase_file", pf);
+        if (!pf.empty()) k.passphrase_file = pf;
+        r.get(t, "allow_mainnet", p + "allow_mainnet", k.allow_mainnet);
+        if (k.secret_key.rfind("encrypted:", 0) == 0 && !k.passphrase_file) {
+          r.error(r.node(t, "secret_key"), p + "secret_key", "is encrypted; set passphrase_file");
+        }
+      } else if (k.backend == "ledger") {
+        r.only(t, p, {"backend", "device", "path", "curve", "pkh", "timeout_ms"});
+        r.get(t, "device", p + "device", k.device);
+        r.get(t, "path", p + "path", k.path);
+        r.get(t, "curve", p + "curve", k.curve);
+        r.get(t, "pkh", p + "pkh", k.pkh);
+        k.timeout = std::chrono::milliseconds(r.integer(t, "timeout_ms", p + "timeout_ms", 3000, 100, 600000));
+        if (k.device.empty()) k.device = "hid";
+        if (k.path.empty()) r.error(&t, p + "path", "is required for backend = \"ledger\"");
+        if (auto path = crypto::parse_path(k.path); !path) r.error(r.node(t, "path"), p + "path", path.error().message);
+        if (k.curve.empty()) k.curve = "ed25519";
+        if (k.curve != "ed25519" && k.curve != "secp256k1" && k.curve != "p256") {
+          r.error(r.node(t, "curve"), p + "curve", "must be ed25519, secp256k1 or p256");
+        }
+        if (k.pkh.empty()) r.error(&t, p + "pkh", "is required: the address expected at that path");
+        if (auto pkh = tezos::PublicKeyHash::parse(k.pkh); !pkh) r.error(r.node(t, "pkh"), p + "pkh", pkh.error().message);
+      } else {
+        r.error(t.get("backend") ? t.get("backend") : &t, p + "backend", "must be \"soft\" or \"ledger\"");
+      }
+      c.keys.push_back(std::move(k));
+    }
+  }
+  if (c.keys.empty()) r.error(nullptr, "key", "no [[key]] configured: the signer would have nothing to sign with");
+  return c;
+}
+
+}  // namespace
+
+Result<Config, Error> parse(std::string_view text, std::string_view source_name) {
+  try {
+    toml::table root = toml::parse(text, source_name);
+    return build(root, std::string(source_name));
+  } catch (const toml::parse_error& e) {
+    std::ostringstream s;
+    s << source_name << ':' << e.source().begin.line << ':' << e.source().begin.column << ": " << e.description();
+    return fail(Error{s.str()});
+  } catch (const ConfigFailure& e) {
+    return fail(Error{e.message});
+  }
+}
+
+Result<Config, Error> load_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Error{path.string() + ": cannot read configuration file"});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path.string());
+}
+
+}  // namespace pisigner::config

@@ -1,0 +1,88 @@
+// The sign path as one pipeline: find key -> authenticate -> policy (magic, chain, watermark
+// extraction) -> high watermark (durable before signing) -> key.sign -> cached signature.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "pisigner/bytes.hpp"
+#include "pisigner/clock.hpp"
+#include "pisigner/hwm/watermarks.hpp"
+#include "pisigner/keys/registry.hpp"
+#include "pisigner/metrics/metrics.hpp"
+#include "pisigner/policy/auth.hpp"
+#include "pisigner/policy/policy.hpp"
+#include "pisigner/result.hpp"
+
+namespace pisigner::core {
+
+enum class SignErrc {
+  UnknownKey,       // pkh not configured
+  Malformed,        // payload cannot be read (empty, truncated)
+  AuthMissing,
+  AuthInvalid,
+  PolicyRefused,    // magic byte, chain, mainnet
+  WatermarkRefused, // at or below the high watermark
+  StoreFailed,      // the watermark could not be made durable: nothing was signed
+  BackendUnavailable,
+  BackendRefused,
+  ShuttingDown,
+};
+const char* to_string(SignErrc c);
+
+struct SignError {
+  SignErrc code;
+  std::string message;  // safe to send to the client
+};
+
+struct SignRequest {
+  tezos::PublicKeyHash pkh;
+  Bytes payload;
+  std::optional<std::string> authentication;  // base58 signature from ?authentication=
+};
+
+struct SignResult {
+  std::string signature;  // base58 (edsig/spsig1/p2sig/BLsig)
+  std::optional<tezos::Watermark> watermark;
+  bool cached = false;  // idempotent re-sign answered from the store
+};
+
+// Thread-safe. Collaborators are owned by the caller and outlive the Signer.
+class Signer {
+ public:
+  Signer(const keys::Registry& keys, const policy::Policy& policy, const policy::Authenticator& auth,
+         hwm::Watermarks& watermarks, metrics::Registry& metrics, Clock& clock);
+
+  Result<SignResult, SignError> sign(const SignRequest& request);
+
+  // Refuse all further signatures (power loss, shutdown). Irreversible.
+  void stop_accepting() { accepting_ = false; }
+  bool accepting() const { return accepting_; }
+  // Signatures currently between authentication and reply (the health prober stays off the device meanwhile).
+  int in_flight() const { return in_flight_; }
+  Clock::TimePoint last_success() const;
+
+  const keys::Registry& keys() const { return keys_; }
+  const policy::Authenticator& authenticator() const { return auth_; }
+
+ private:
+  Result<SignResult, SignError> run_pipeline(const SignRequest& request, std::optional<tezos::Watermark>& wm);
+  void record(const SignRequest& request, const std::optional<tezos::Watermark>& wm,
+              const Result<SignResult, SignError>& result, Clock::Duration latency);
+
+  const keys::Registry& keys_;
+  const policy::Policy& policy_;
+  const policy::Authenticator& auth_;
+  hwm::Watermarks& watermarks_;
+  metrics::Registry& metrics_;
+  Clock& clock_;
+  std::atomic<bool> accepting_{true};
+  std::atomic<int> in_flight_{0};
+  std::atomic<Clock::Duration::rep> last_success_{0};
+};
+
+// Declares the signer's metric families on `registry`.
+void declare_metrics(metrics::Registry& registry);
+
+}  // namespace pisigner::core

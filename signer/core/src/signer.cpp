@@ -1,0 +1,133 @@
+#include "pisigner/core/signer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "pisigner/crypto/hash.hpp"
+
+namespace pisigner::core {
+
+const char* to_string(SignErrc c) {
+  switch (c) {
+    case SignErrc::UnknownKey: return "unknown_key";
+    case SignErrc::Malformed: return "malformed";
+    case SignErrc::AuthMissing: return "auth_missing";
+    case SignErrc::AuthInvalid: return "auth_invalid";
+    case SignErrc::PolicyRefused: return "policy_refused";
+    case SignErrc::WatermarkRefused: return "watermark_refused";
+    case SignErrc::StoreFailed: return "store_failed";
+    case SignErrc::BackendUnavailable: return "backend_unavailable";
+    case SignErrc::BackendRefused: return "backend_refused";
+    case SignErrc::ShuttingDown: return "shutting_down";
+  }
+  return "error";
+}
+
+void declare_metrics(metrics::Registry& r) {
+  r.declare_counter("pisigner_sign_requests_total", "Signing requests by kind and result.");
+  r.declare_histogram("pisigner_sign_duration_seconds", "Sign pipeline latency (request parsed to signature).",
+                      metrics::latency_buckets());
+  r.declare_counter("pisigner_watermark_refusals_total", "Requests refused at or below the high watermark.");
+  r.declare_counter("pisigner_policy_refusals_total", "Requests refused by the magic-byte/chain policy.");
+  r.declare_counter("pisigner_auth_failures_total", "Requests with missing or invalid authentication.");
+}
+
+Signer::Signer(const keys::Registry& keys, const policy::Policy& policy, const policy::Authenticator& auth,
+               hwm::Watermarks& watermarks, metrics::Registry& metrics, Clock& clock)
+    : keys_(keys), policy_(policy), auth_(auth), watermarks_(watermarks), metrics_(metrics), clock_(clock) {
+  declare_metrics(metrics_);
+}
+
+Clock::TimePoint Signer::last_success() const { return Clock::TimePoint(Clock::Duration(last_success_.load())); }
+
+Result<SignResult, SignError> Signer::sign(const SignRequest& request) {
+  const auto start = clock_.now();
+  ++in_flight_;
+  std::optional<tezos::Watermark> wm;
+  auto result = run_pipeline(request, wm);
+  --in_flight_;
+  const auto latency = clock_.now() - start;
+  if (result) last_success_ = clock_.now().time_since_epoch().count();
+  record(request, wm, result, latency);
+  return result;
+}
+
+// The pipeline itself: each step either refuses (nothing signed) or hands on.
+Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::optional<tezos::Watermark>& wm) {
+  if (!accepting_) return fail(SignError{SignErrc::ShuttingDown, "signer is shutting down"});
+
+  const keys::KeyEntry* entry = keys_.find(req.pkh);                                   // 1. key
+  if (!entry) return fail(SignError{SignErrc::UnknownKey, "no keys for the source contract " + req.pkh.to_b58()});
+
+  if (auto ok = auth_.check(req.pkh, req.payload, req.authentication); !ok) {           // 2. authenticate
+    const bool missing = ok.error().code == policy::AuthError::Code::Missing;
+    return fail(SignError{missing ? SignErrc::AuthMissing : SignErrc::AuthInvalid, ok.error().message});
+  }
+
+  const bool allow_mainnet = entry->allow_mainnet || entry->key->backend() != "soft";
+  auto checked = policy_.check(req.payload, req.pkh.curve, allow_mainnet);               // 3+4. policy, watermark
+  if (!checked) {
+    const bool malformed = checked.error().code == policy::PolicyError::Code::Malformed;
+    return fail(SignError{malformed ? SignErrc::Malformed : SignErrc::PolicyRefused, checked.error().message});
+  }
+  wm = *checked;
+
+  const crypto::Digest32 digest = crypto::blake2b_256(req.payload);
+  keys::Key& key = *entry->key;
+  auto sign_now = [&]() -> Result<std::string, std::string> {                            // 6. sign
+    auto sig = key.sign(req.payload, digest);
+    if (!sig) return fail(sig.error().message);
+    return sig->to_b58();
+  };
+
+  if (!wm) {  // no watermark for this kind (e.g. 0x03 when allowed): nothing to protect
+    auto sig = sign_now();
+    if (!sig) return fail(SignError{SignErrc::BackendUnavailable, sig.error()});
+    return SignResult{*sig, std::nullopt, false};
+  }
+
+  hwm::HwmKey hkey{wm->kind, wm->chain, req.pkh};                                        // 5. watermark, durable
+  hwm::Request hreq{wm->level, wm->round, digest};
+  bool fresh = false;
+  auto signed_ = watermarks_.sign_once(hkey, hreq, [&] {
+    fresh = true;
+    return sign_now();
+  });
+  if (!signed_) {
+    switch (signed_.error().code) {
+      case hwm::AdvanceError::Code::Refused:
+        return fail(SignError{SignErrc::WatermarkRefused, signed_.error().message});
+      case hwm::AdvanceError::Code::Store:
+        return fail(SignError{SignErrc::StoreFailed, signed_.error().message});
+      case hwm::AdvanceError::Code::SignFailed:
+        return fail(SignError{SignErrc::BackendUnavailable, signed_.error().message});
+    }
+  }
+  return SignResult{std::move(signed_).value(), wm, !fresh};
+}
+
+void Signer::record(const SignRequest& req, const std::optional<tezos::Watermark>& wm,
+                    const Result<SignResult, SignError>& result, Clock::Duration latency) {
+  const std::string kind = wm ? std::string(tezos::kind_name(wm->kind))
+                              : (req.payload.empty() ? "empty" : "magic_" + to_hex(ByteView(req.payload).first(1)));
+  const std::string outcome = result ? (result->cached ? "cached" : "ok") : to_string(result.error().code);
+  const double seconds = std::chrono::duration<double>(latency).count();
+  metrics_.inc("pisigner_sign_requests_total", {{"kind", kind}, {"result", outcome}});
+  if (result) metrics_.observe("pisigner_sign_duration_seconds", seconds, {{"kind", kind}});
+  if (!result) {
+    switch (result.error().code) {
+      case SignErrc::WatermarkRefused: metrics_.inc("pisigner_watermark_refusals_total", {{"kind", kind}}); break;
+      case SignErrc::PolicyRefused: metrics_.inc("pisigner_policy_refusals_total", {{"kind", kind}}); break;
+      case SignErrc::AuthMissing:
+      case SignErrc::AuthInvalid: metrics_.inc("pisigner_auth_failures_total"); break;
+      default: break;
+    }
+  }
+  // One line per request; never the payload or any secret.
+  spdlog::info("sign pkh={} kind={} chain={} level={} round={} result={} latency_us={}{}{}", req.pkh.to_b58(), kind,
+               wm ? wm->chain.to_b58() : "-", wm ? std::to_string(wm->level) : "-",
+               wm && wm->round ? std::to_string(*wm->round) : "-", outcome,
+               std::chrono::duration_cast<std::chrono::microseconds>(latency).count(), result ? "" : " error=\"",
+               result ? "" : result.error().message + "\"");
+}
+
+}  // namespace pisigner::core

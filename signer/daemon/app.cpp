@@ -1,0 +1,167 @@
+#include "app.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+#include "pisigner/core/signer.hpp"
+#include "pisigner/core/timed_store.hpp"
+#include "pisigner/health/health.hpp"
+#include "pisigner/http/router.hpp"
+#include "pisigner/http/server.hpp"
+#include "pisigner/hwm/store.hpp"
+#include "pisigner/hwm/watermarks.hpp"
+#include "pisigner/keys/registry.hpp"
+#include "pisigner/keys/soft_key.hpp"
+#include "pisigner/metrics/metrics.hpp"
+#include "pisigner/policy/auth.hpp"
+#include "pisigner/policy/policy.hpp"
+#include "key_loader.hpp"
+#include "version.hpp"
+
+namespace pisigner::daemon {
+
+// Declared in construction order; destroyed in reverse, so the server goes before the signer
+// and the store closes last.
+struct App::Parts {
+  Clock* clock = nullptr;
+  config::Config config;
+  metrics::Registry metrics;
+  std::unique_ptr<hwm::Store> raw_store;
+  std::unique_ptr<core::TimedStore> store;
+  std::unique_ptr<hwm::Watermarks> watermarks;
+  keys::Registry keys;
+  std::unique_ptr<KeyRuntime> key_runtime;  // device workers for ledger keys, if any
+  policy::Policy policy{policy::PolicyConfig{}};
+  policy::Authenticator auth;
+  std::unique_ptr<core::Signer> signer;
+  std::unique_ptr<health::Health> health;
+  std::unique_ptr<http::Router> router;
+  std::unique_ptr<http::Server> server;
+};
+
+namespace {
+
+std::string watermarks_json(hwm::Store& store) {
+  nlohmann::json list = nlohmann::json::array();
+  auto records = store.list();
+  if (!records) return nlohmann::json{{"watermarks_error", records.error().message}}.dump();
+  for (const auto& [k, r] : *records) {
+    nlohmann::json item = {{"kind", tezos::kind_name(k.kind)}, {"chain", k.chain.to_b58()}, {"pkh", k.pkh.to_b58()},
+                           {"level", r.level}};
+    item["round"] = r.round ? nlohmann::json(*r.round) : nlohmann::json(nullptr);
+    item["signed"] = r.signature.has_value();
+    list.push_back(std::move(item));
+  }
+  return nlohmann::json{{"watermarks", list}}.dump();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock& clock) {
+  auto p = std::make_unique<Parts>();
+  p->clock = &clock;
+  p->config = cfg;
+
+  auto store = hwm::open_sqlite_store(cfg.store.path);
+  if (!store) return fail(Error{"high-watermark store: " + store.error().message});
+  p->raw_store = std::move(store).value();
+  p->store = std::make_unique<core::TimedStore>(*p->raw_store, p->metrics, clock);
+  p->watermarks = std::make_unique<hwm::Watermarks>(*p->store);
+
+  policy::PolicyConfig pc;
+  pc.magic_bytes = cfg.policy.magic_bytes;
+  for (const auto& c : cfg.policy.chains) pc.chains.insert(tezos::ChainId::parse(c).value());  // validated by config
+  p->policy = policy::Policy(pc);
+
+  auto auth = policy::Authenticator::build(cfg.auth.required, cfg.auth.authorized_keys);
+  if (!auth) return fail(Error{cfg.source + ": auth: " + auth.error().message});
+  p->auth = std::move(auth).value();
+
+  p->health = std::make_unique<health::Health>(clock, cfg.health.interval, cfg.health.max_age);
+  auto loaded = load_keys(cfg, clock, *p->health, p->metrics);
+  if (!loaded) return fail(loaded.error());
+  p->keys = std::move(loaded->registry);
+  p->key_runtime = std::move(loaded->runtime);
+
+  p->signer = std::make_unique<core::Signer>(p->keys, p->policy, p->auth, *p->watermarks, p->metrics, clock);
+  p->health->set_busy([s = p->signer.get()] { return s->in_flight() > 0; });
+
+  auto* store_ptr = p->store.get();
+  p->health->add("store_writable", true, [store_ptr] {
+    auto r = store_ptr->probe_writable();
+    if (!r) return health::ProbeResult{health::State::Failing, r.error().message};
+    return health::ProbeResult{health::State::Ok, "durable writes succeed"};
+  });
+  const std::size_t nkeys = p->keys.size();
+  p->health->add("keys_loaded", true, [nkeys] {
+    return health::ProbeResult{health::State::Ok, std::to_string(nkeys) + " key(s) loaded"};
+  });
+  auto* signer_ptr = p->signer.get();
+  p->health->add("accepting", true, [signer_ptr] {
+    if (!signer_ptr->accepting()) return health::ProbeResult{health::State::Failing, "signer is shutting down"};
+    return health::ProbeResult{health::State::Ok, "accepting signatures"};
+  });
+
+  p->metrics.declare_gauge("pisigner_build_info", "Build information.", [] {
+    return std::vector<std::pair<metrics::Labels, double>>{{{{"version", kVersion}}, 1.0}};
+  });
+  auto* health_ptr = p->health.get();
+  p->metrics.declare_gauge("pisigner_health_check", "Health checks: 1 ok/warning, 0 failing.", [health_ptr] {
+    std::vector<std::pair<metrics::Labels, double>> out;
+    for (const auto& c : health_ptr->snapshot().checks) {
+      out.push_back({{{"check", c.name}, {"required", c.required ? "true" : "false"}},
+                     c.probed && c.state != health::State::Failing ? 1.0 : 0.0});
+    }
+    return out;
+  });
+  p->metrics.declare_gauge("pisigner_authorized", "1 when /authorized answers 200.", [health_ptr] {
+    return std::vector<std::pair<metrics::Labels, double>>{{{}, health_ptr->snapshot().authorized ? 1.0 : 0.0}};
+  });
+
+  http::RouterOptions ro;
+  ro.known_keys = cfg.server.known_keys;
+  ro.status_extra = [store_ptr] { return watermarks_json(*store_ptr); };
+  p->router = std::make_unique<http::Router>(*p->signer, *p->health, p->metrics, std::move(ro));
+
+  http::ServerOptions so;
+  so.listen = cfg.server.listen;
+  so.body_limit = cfg.server.body_limit;
+  so.header_timeout = cfg.server.header_timeout;
+  so.idle_timeout = cfg.server.idle_timeout;
+  so.io_threads = cfg.server.io_threads;
+  so.sign_threads = cfg.server.sign_threads;
+  p->server = std::make_unique<http::Server>(*p->router, so);
+  return std::unique_ptr<App>(new App(std::move(p)));
+}
+
+App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+App::~App() { stop(); }
+
+Result<void, Error> App::start() {
+  parts_->health->probe_once();  // the first snapshot exists before anyone can ask for it
+  if (auto r = parts_->server->start(); !r) return r;
+  parts_->health->start();
+  for (const auto& k : parts_->keys.entries()) {
+    spdlog::info("key {} ({}, {}) ready", k.key->pkh().to_b58(), k.key->public_key().to_b58(), k.key->backend());
+  }
+  return {};
+}
+
+std::vector<std::uint16_t> App::ports() const { return parts_->server->ports(); }
+
+std::string App::status_line() const { return parts_->health->snapshot().summary; }
+
+void App::every(std::chrono::milliseconds period, std::function<void()> fn) { parts_->server->every(period, std::move(fn)); }
+
+void App::stop() {
+  if (!parts_) return;
+  parts_->signer->stop_accepting();
+  parts_->server->stop();
+  parts_->health->stop();
+  if (parts_->key_runtime) parts_->key_runtime->stop();
+}
+
+}  // namespace pisigner::daemon

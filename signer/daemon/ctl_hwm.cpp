@@ -1,0 +1,158 @@
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "ctl.hpp"
+#include "pisigner/bytes.hpp"
+#include "pisigner/config/config.hpp"
+#include "pisigner/hwm/octez_import.hpp"
+#include "pisigner/hwm/store.hpp"
+
+namespace pisigner::ctl {
+
+namespace {
+
+struct SetArgs {
+  std::string kind, chain, pkh;
+  std::int64_t level = -1;
+  std::optional<std::int64_t> round;
+};
+
+std::filesystem::path store_dir(const Common& c) {
+  if (!c.store.empty()) return c.store;
+  auto cfg = config::load_file(c.config);
+  if (!cfg) {
+    std::cerr << "pisignerctl: " << cfg.error().message << " (or pass --store DIR)\n";
+    std::exit(78);
+  }
+  return cfg->store.path;
+}
+
+bool confirm(const Common& c, const std::string& what) {
+  if (c.yes) return true;
+  std::cout << what << "\nType 'yes' to continue: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
+}
+
+int show(const Common& c) {
+  hwm::SqliteOptions opts;
+  opts.exclusive = false;  // reading is safe while the daemon runs (WAL)
+  opts.create = false;
+  auto store = hwm::open_sqlite_store(store_dir(c), opts);
+  if (!store) {
+    std::cerr << "pisignerctl: " << store.error().message << "\n";
+    return 1;
+  }
+  auto records = (*store)->list();
+  if (!records) {
+    std::cerr << "pisignerctl: " << records.error().message << "\n";
+    return 1;
+  }
+  if (c.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [k, r] : *records) {
+      out.push_back({{"kind", tezos::kind_name(k.kind)}, {"chain", k.chain.to_b58()}, {"pkh", k.pkh.to_b58()},
+                     {"level", r.level}, {"round", r.round ? nlohmann::json(*r.round) : nlohmann::json(nullptr)},
+                     {"hash", to_hex(r.hash)}, {"signature", r.signature ? nlohmann::json(*r.signature) : nlohmann::json(nullptr)}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << std::left << std::setw(16) << "KIND" << std::setw(17) << "CHAIN" << std::setw(38) << "PKH" << std::setw(10)
+            << "LEVEL" << std::setw(7) << "ROUND" << "SIGNED\n";
+  for (const auto& [k, r] : *records) {
+    std::cout << std::setw(16) << tezos::kind_name(k.kind) << std::setw(17) << k.chain.to_b58() << std::setw(38)
+              << k.pkh.to_b58() << std::setw(10) << r.level << std::setw(7) << (r.round ? std::to_string(*r.round) : "-")
+              << (r.signature ? "yes" : "no") << "\n";
+  }
+  if (records->empty()) std::cout << "(no watermarks yet)\n";
+  return 0;
+}
+
+int set(const Common& c, const SetArgs& a) {
+  auto kind = tezos::parse_kind(a.kind);
+  auto chain = tezos::ChainId::parse(a.chain);
+  auto pkh = tezos::PublicKeyHash::parse(a.pkh);
+  if (!kind) { std::cerr << "pisignerctl: --kind must be block, preattestation, attestation or endorsement\n"; return 2; }
+  if (!chain) { std::cerr << "pisignerctl: --chain: " << chain.error().message << "\n"; return 2; }
+  if (!pkh) { std::cerr << "pisignerctl: --pkh: " << pkh.error().message << "\n"; return 2; }
+  if (a.level < 0 || a.level > INT32_MAX || (a.round && (*a.round < 0 || *a.round > INT32_MAX))) {
+    std::cerr << "pisignerctl: --level and --round must be between 0 and 2147483647\n";
+    return 2;
+  }
+  auto store = hwm::open_sqlite_store(store_dir(c));  // exclusive: refuses while pisignerd runs
+  if (!store) { std::cerr << "pisignerctl: " << store.error().message << "\n"; return 1; }
+  hwm::HwmKey key{*kind, *chain, *pkh};
+  auto current = (*store)->get(key);
+  std::string before = current && *current ? std::to_string((*current)->level) + "/" +
+                                                 ((*current)->round ? std::to_string(*(*current)->round) : "-")
+                                           : "none";
+  std::string after = std::to_string(a.level) + "/" + (a.round ? std::to_string(*a.round) : "-");
+  if (!confirm(c, "Set the " + a.kind + " watermark of " + a.pkh + " on " + a.chain + " from " + before + " to " + after +
+                      ".\nLowering a watermark allows signing again at levels already signed: only do this when moving"
+                      " chains or after a testnet reset.")) {
+    std::cerr << "pisignerctl: not confirmed; nothing changed\n";
+    return 1;
+  }
+  auto r = hwm::set_watermark(**store, key, static_cast<std::int32_t>(a.level),
+                              a.round ? std::optional<std::int32_t>(static_cast<std::int32_t>(*a.round)) : std::nullopt);
+  if (!r) { std::cerr << "pisignerctl: " << r.error().message << "\n"; return 1; }
+  std::cout << "watermark set: " << a.kind << " " << a.chain << " " << a.pkh << " " << after << "\n";
+  return 0;
+}
+
+int import_octez(const Common& c, const std::string& dir) {
+  auto store = hwm::open_sqlite_store(store_dir(c));
+  if (!store) { std::cerr << "pisignerctl: " << store.error().message << "\n"; return 1; }
+  if (!confirm(c, "Import octez watermarks from " + dir + " (records are only ever raised, never lowered).")) {
+    std::cerr << "pisignerctl: not confirmed; nothing changed\n";
+    return 1;
+  }
+  auto r = hwm::import_octez_dir(**store, dir);
+  if (!r) { std::cerr << "pisignerctl: " << r.error().message << "\n"; return 1; }
+  int imported = 0, kept = 0;
+  for (const auto& f : *r) {
+    for (const auto& e : f.entries) {
+      const bool took = e.outcome == hwm::ImportedEntry::Outcome::Imported;
+      (took ? imported : kept)++;
+      std::cout << (took ? "imported " : "kept     ") << tezos::kind_name(e.key.kind) << " " << e.key.chain.to_b58()
+                << " " << e.key.pkh.to_b58() << " level " << e.record.level << " round "
+                << (e.record.round ? std::to_string(*e.record.round) : "-") << "  (" << f.file.filename().string() << ")\n";
+    }
+  }
+  std::cout << imported << " imported, " << kept << " kept (store already higher)\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_hwm(CLI::App& app, Common& common, int& rc) {
+  auto* hwm = app.add_subcommand("hwm", "High-watermark store");
+  hwm->require_subcommand(1);
+  hwm->add_option("--config", common.config, "pisignerd config (for store.path)")->capture_default_str();
+  hwm->add_option("--store", common.store, "Store directory (overrides the config)");
+
+  auto* show_cmd = hwm->add_subcommand("show", "List every watermark");
+  show_cmd->add_flag("--json", common.json, "Print JSON");
+  show_cmd->callback([&] { rc = show(common); });
+
+  static SetArgs args;
+  auto* set_cmd = hwm->add_subcommand("set", "Set one watermark (chain moves, testnet resets); needs pisignerd stopped");
+  set_cmd->add_option("--kind", args.kind, "block | preattestation | attestation | endorsement")->required();
+  set_cmd->add_option("--chain", args.chain, "Chain id (Net...)")->required();
+  set_cmd->add_option("--pkh", args.pkh, "Key address (tz...)")->required();
+  set_cmd->add_option("--level", args.level, "Level")->required();
+  set_cmd->add_option("--round", args.round, "Round (omit for legacy kinds)");
+  set_cmd->add_flag("-y,--yes", common.yes, "Do not ask for confirmation");
+  set_cmd->callback([&] { rc = set(common, args); });
+
+  static std::string dir;
+  auto* imp = hwm->add_subcommand("import-octez", "Import octez-signer *_high_watermarks files; needs pisignerd stopped");
+  imp->add_option("dir", dir, "octez-signer base directory")->required();
+  imp->add_flag("-y,--yes", common.yes, "Do not ask for confirmation");
+  imp->callback([&] { rc = import_octez(common, dir); });
+}
+
+}  // namespace pisigner::ctl

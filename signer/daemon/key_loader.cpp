@@ -1,0 +1,60 @@
+#include "key_loader.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "pisigner/keys/soft_key.hpp"
+
+namespace pisigner::daemon {
+
+namespace {
+
+std::string where(const config::Config& cfg, const config::KeyConfig& k) {
+  return cfg.source + ":" + std::to_string(k.line) + ": [[key]]";
+}
+
+Result<std::string, Error> read_passphrase(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(Error{"cannot read passphrase_file " + file.string()});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+Result<keys::KeyEntry, Error> load_soft(const config::Config& cfg, const config::KeyConfig& k) {
+  std::optional<std::string> passphrase;
+  if (k.passphrase_file) {
+    auto p = read_passphrase(*k.passphrase_file);
+    if (!p) return fail(Error{where(cfg, k) + ": " + p.error().message});
+    passphrase = std::move(*p);
+  }
+  auto key = keys::SoftKey::load(k.secret_key, passphrase ? std::optional<std::string_view>(*passphrase) : std::nullopt);
+  if (!key) return fail(Error{where(cfg, k) + ": secret_key: " + key.error().message});
+  return keys::KeyEntry{std::move(key).value(), k.allow_mainnet};
+}
+
+}  // namespace
+
+Result<LoadedKeys, Error> load_keys(const config::Config& cfg, Clock& clock, health::Health& health,
+                                    metrics::Registry& metrics) {
+  (void)clock;
+  (void)health;
+  (void)metrics;
+  std::vector<keys::KeyEntry> entries;
+  for (const auto& k : cfg.keys) {
+    if (k.backend == "soft") {
+      auto e = load_soft(cfg, k);
+      if (!e) return fail(e.error());
+      entries.push_back(std::move(e).value());
+    } else {
+      return fail(Error{where(cfg, k) + ": backend \"" + k.backend + "\" is not available in this build"});
+    }
+  }
+  auto registry = keys::Registry::build(std::move(entries));
+  if (!registry) return fail(Error{cfg.source + ": " + registry.error().message});
+  return LoadedKeys{std::move(registry).value(), nullptr};
+}
+
+}  // namespace pisigner::daemon

@@ -1,0 +1,32 @@
+// Turns [[key]] tables into key backends (soft keys, Ledger keys with their device workers and
+// health checks).
+#pragma once
+
+#include <memory>
+
+#include "pisigner/clock.hpp"
+#include "pisigner/config/config.hpp"
+#include "pisigner/health/health.hpp"
+#include "pisigner/keys/registry.hpp"
+#include "pisigner/metrics/metrics.hpp"
+#include "pisigner/result.hpp"
+
+namespace pisigner::daemon {
+
+// Background machinery that keys need (device workers, hot-plug watchers).
+class KeyRuntime {
+ public:
+  virtual ~KeyRuntime() = default;
+  virtual void stop() = 0;
+};
+
+struct LoadedKeys {
+  keys::Registry registry;
+  std::unique_ptr<KeyRuntime> runtime;  // may be null (soft keys only)
+};
+
+// Errors name the config file, the [[key]] line and the cause; never secret material.
+Result<LoadedKeys, Error> load_keys(const config::Config& config, Clock& clock, health::Health& health,
+                                    metrics::Registry& metrics);
+
+}  // namespace pisigner::daemon

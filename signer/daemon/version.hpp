@@ -1,0 +1,4 @@
+#pragma once
+namespace pisigner::daemon {
+inline constexpr const char* kVersion = PISIGNER_VERSION;
+}

@@ -1,0 +1,54 @@
+// The HTTP server (Boost.Beast): keep-alive, body cap, header and idle deadlines, many connections.
+// I/O threads never run a blocking request: Router::may_block requests go to a separate worker pool,
+// so /authorized and /metrics answer while a device is slow or hung.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pisigner/http/router.hpp"
+#include "pisigner/result.hpp"
+
+namespace pisigner::http {
+
+struct ServerOptions {
+  std::vector<std::string> listen{"127.0.0.1:6732"};  // "host:port", "[v6]:port"; port 0 = ephemeral
+  std::size_t body_limit = 64 * 1024;
+  std::chrono::seconds header_timeout{10};  // to receive a whole request once bytes start flowing
+  std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
+  int io_threads = 2;
+  int sign_threads = 4;
+};
+
+class Server {
+ public:
+  Server(Router& router, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every listen address and starts the threads. Fails (naming the address) if any bind fails.
+  Result<void, Error> start();
+  // Actual bound ports, in listen order (useful with port 0).
+  std::vector<std::uint16_t> ports() const;
+  // Runs `fn` every `period` on an I/O thread (the systemd watchdog proves the loop is alive this way).
+  void every(std::chrono::milliseconds period, std::function<void()> fn);
+  // Stops accepting, closes connections, joins threads. Idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses "127.0.0.1:6732" / "[::1]:6732" / "localhost:6732".
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<Endpoint, Error> parse_endpoint(const std::string& text);
+
+}  // namespace pisigner::http

@@ -1,0 +1,217 @@
+#include "pisigner/http/router.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "pisigner/http/errors.hpp"
+#include "pisigner/http/query.hpp"
+
+namespace pisigner::http {
+
+using nlohmann::json;
+
+namespace {
+constexpr std::string_view kKeysPrefix = "/keys/";
+
+Response text(int status, std::string body) {
+  return Response{status, "text/plain", std::move(body), {}};
+}
+Response json_response(int status, const json& body) { return Response{status, "application/json", body.dump(), {}}; }
+Response octez_failure(int status, const std::string& msg) {
+  return Response{status, "application/json", octez_error_body(msg), {}};
+}
+Response method_not_allowed(const char* allow) {
+  Response r = text(405, "Method not allowed");
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+// Media type without parameters, lowercased: "application/json; charset=utf-8" -> "application/json".
+std::string media_type(std::string_view ct) {
+  auto semi = ct.find(';');
+  std::string_view base = ct.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  while (!base.empty() && base.front() == ' ') base.remove_prefix(1);
+  std::string out(base);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The POST body: a JSON string of hex (octez default) or, with application/octet-stream,
+// Data_encoding's 4-byte big-endian length followed by the bytes.
+Result<Bytes, Error> decode_body(const Request& req) {
+  const std::string mt = media_type(req.content_type);
+  if (mt.empty() || mt == "application/json") {
+    json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return fail(Error{"Failed to parse the request body: invalid JSON"});
+    if (!j.is_string()) return fail(Error{"Failed to parse the request body: expected a JSON string of hex bytes"});
+    auto bytes = from_hex(j.get_ref<const std::string&>());
+    if (!bytes) return fail(Error{"Failed to parse the request body: not an even-length hex string"});
+    return std::move(*bytes);
+  }
+  if (mt == "application/octet-stream") {
+    const auto& b = req.body;
+    if (b.size() < 4) return fail(Error{"Failed to parse the request body: missing length prefix"});
+    const auto* p = reinterpret_cast<const std::uint8_t*>(b.data());
+    const std::uint32_t n = read_be32(ByteView(p, b.size()), 0);
+    if (n != b.size() - 4) return fail(Error{"Failed to parse the request body: length prefix does not match"});
+    return Bytes(p + 4, p + b.size());
+  }
+  return fail(Error{"unsupported media type " + mt});
+}
+}  // namespace
+
+std::string snapshot_json(const health::Snapshot& s) {
+  json checks = json::array();
+  for (const auto& c : s.checks) {
+    json item = {{"name", c.name},
+                 {"required", c.required},
+                 {"state", c.probed ? health::to_string(c.state) : "unknown"},
+                 {"detail", c.detail}};
+    if (c.probed) {
+      item["age_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(s.taken - c.updated).count();
+    } else {
+      item["age_ms"] = nullptr;
+    }
+    checks.push_back(std::move(item));
+  }
+  return json{{"authorized", s.authorized}, {"summary", s.summary}, {"checks", checks}}.dump();
+}
+
+Router::Router(core::Signer& signer, const health::Health& health, metrics::Registry& metrics, RouterOptions options)
+    : signer_(signer), health_(health), metrics_(metrics), options_(std::move(options)) {
+  metrics_.declare_counter("pisigner_http_requests_total", "HTTP requests by route, method and status.");
+}
+
+bool Router::may_block(const Request& request) {
+  return request.method == "POST" && request.target.rfind(kKeysPrefix, 0) == 0;
+}
+
+Response Router::handle(const Request& request) {
+  std::string route_label = "other";
+  Response r = route(request, route_label);
+  metrics_.inc("pisigner_http_requests_total",
+               {{"route", route_label}, {"method", request.method}, {"code", std::to_string(r.status)}});
+  return r;
+}
+
+Response Router::route(const Request& req, std::string& label) {
+  const Target t = split_target(req.target);
+  const bool get = req.method == "GET" || req.method == "HEAD";
+
+  if (t.path.rfind(kKeysPrefix, 0) == 0) {
+    label = "keys";
+    const std::string pkh = t.path.substr(kKeysPrefix.size());
+    if (req.method == "POST") return sign(pkh, t.query, req);
+    if (get) return public_key(pkh);
+    return method_not_allowed("GET, POST");
+  }
+  struct Fixed {
+    const char* path;
+    const char* label;
+    Response (Router::*fn)();
+  };
+  static const Fixed kRoutes[] = {
+      {"/authorized_keys", "authorized_keys", &Router::authorized_keys},
+      {"/known_keys", "known_keys", &Router::known_keys},
+      {"/authorized", "authorized", &Router::authorized},
+      {"/status", "status", &Router::status},
+  };
+  for (const auto& r : kRoutes) {
+    if (t.path != r.path) continue;
+    label = r.label;
+    if (!get) return method_not_allowed("GET");
+    return (this->*r.fn)();
+  }
+  if (t.path == "/healthz") {
+    label = "healthz";
+    if (!get) return method_not_allowed("GET");
+    return json_response(200, {{"alive", true}});
+  }
+  if (t.path == "/metrics") {
+    label = "metrics";
+    if (!get) return method_not_allowed("GET");
+    return Response{200, "text/plain; version=0.0.4", metrics_.render(), {}};
+  }
+  return Response{404, "text/plain", "", {}};
+}
+
+Response Router::sign(const std::string& pkh_text, const std::string& query, const Request& req) {
+  auto pkh = tezos::PublicKeyHash::parse(pkh_text);
+  if (!pkh) return text(400, "Failed to parsed an argument in path. After \"keys\", the value \"" + pkh_text +
+                                 "\" is not acceptable for type \"Signature.Public_key_hash\": " + pkh.error().message);
+  auto params = parse_query(query);
+  if (!params) return text(400, "Failed to parse the query string: malformed or repeated parameter");
+  core::SignRequest sr{*pkh, {}, std::nullopt};
+  for (const auto& [k, v] : *params) {
+    if (k == "authentication") {
+      sr.authentication = v;
+    } else if (k == "version") {
+      // octez-client always sends its signature version; only BLS keys would care.
+      if (v.empty() || v.size() > 2 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) > 3) {
+        return text(400, "Failed to parse the query string: version must be 0, 1, 2 or 3");
+      }
+    }
+    // Other parameters are ignored: proxies and newer clients may add some.
+  }
+  const std::string mt = media_type(req.content_type);
+  if (!mt.empty() && mt != "application/json" && mt != "application/octet-stream") {
+    return text(415, "Unsupported media type " + mt);
+  }
+  auto payload = decode_body(req);
+  if (!payload) return text(400, payload.error().message);
+  sr.payload = std::move(*payload);
+
+  auto result = signer_.sign(sr);
+  if (!result) return octez_failure(status_for(result.error().code), result.error().message);
+  return json_response(200, {{"signature", result->signature}});
+}
+
+Response Router::public_key(const std::string& pkh_text) {
+  auto pkh = tezos::PublicKeyHash::parse(pkh_text);
+  if (!pkh) return text(400, "Failed to parsed an argument in path. After \"keys\", the value \"" + pkh_text +
+                                 "\" is not acceptable for type \"Signature.Public_key_hash\": " + pkh.error().message);
+  const auto* entry = signer_.keys().find(*pkh);
+  if (!entry) return Response{404, "text/plain", "", {}};
+  return json_response(200, {{"public_key", entry->key->public_key().to_b58()}});
+}
+
+Response Router::authorized_keys() {
+  const auto& auth = signer_.authenticator();
+  if (!auth.required()) return json_response(200, json::object());
+  json list = json::array();
+  for (const auto& pkh : auth.authorized_pkhs()) list.push_back(pkh.to_b58());
+  return json_response(200, {{"authorized_keys", list}});
+}
+
+Response Router::known_keys() {
+  if (!options_.known_keys) return octez_failure(500, "List known keys request not allowed.");
+  json list = json::array();
+  for (const auto& e : signer_.keys().entries()) list.push_back(e.key->pkh().to_b58());
+  return json_response(200, {{"known_keys", list}});
+}
+
+Response Router::authorized() {
+  const auto snap = health_.snapshot();
+  return Response{snap.authorized ? 200 : 503, "application/json", snapshot_json(snap), {}};
+}
+
+Response Router::status() {
+  json keys = json::array();
+  for (const auto& e : signer_.keys().entries()) {
+    keys.push_back({{"pkh", e.key->pkh().to_b58()},
+                    {"public_key", e.key->public_key().to_b58()},
+                    {"backend", e.key->backend()},
+                    {"allow_mainnet", e.allow_mainnet}});
+  }
+  json j = {{"keys", keys},
+            {"accepting", signer_.accepting()},
+            {"in_flight", signer_.in_flight()},
+            {"health", json::parse(snapshot_json(health_.snapshot()))}};
+  if (options_.status_extra) {
+    json extra = json::parse(options_.status_extra(), nullptr, false);
+    if (extra.is_object()) j.update(extra);
+  }
+  return json_response(200, j);
+}
+
+}  // namespace pisigner::http

@@ -1,0 +1,250 @@
+#include "pisigner/http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace pisigner::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+Result<Endpoint, Error> parse_endpoint(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return fail(Error{"listen address '" + text + "': expected [ipv6]:port"});
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return fail(Error{"listen address '" + text + "': expected host:port"});
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535) {
+    return fail(Error{"listen address '" + text + "': expected host:port with a port 0-65535"});
+  }
+  return Endpoint{host, static_cast<std::uint16_t>(std::stoul(port))};
+}
+
+namespace {
+
+constexpr std::size_t kHeaderLimit = 8 * 1024;
+
+struct Shared {
+  Router& router;
+  ServerOptions options;
+  asio::thread_pool& pool;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+
+  void start() { read_next(); }
+
+ private:
+  void read_next() {
+    parser_.emplace();
+    parser_->body_limit(shared_.options.body_limit);
+    parser_->header_limit(kHeaderLimit);
+    stream_.expires_after(shared_.options.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    stream_.expires_after(shared_.options.header_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      return close();
+    }
+    Response r;
+    if (ec == bhttp::error::body_limit) {
+      r = Response{413, "text/plain", "Request body exceeds " + std::to_string(shared_.options.body_limit) + " bytes", {}};
+    } else if (ec == bhttp::error::header_limit) {
+      r = Response{431, "text/plain", "Request header fields too large", {}};
+    } else {
+      r = Response{400, "text/plain", "Malformed HTTP request: " + ec.message(), {}};
+    }
+    keep_alive_ = false;
+    write(std::move(r), 11);
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    head_ = msg.method() == bhttp::verb::head;
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) req.content_type = std::string(it->value());
+    req.body = std::move(msg.body());
+    stream_.expires_never();  // a sign may legitimately wait for a device; its own timeout bounds it
+
+    if (Router::may_block(req)) {
+      asio::post(shared_.pool, [self = shared_from_this(), req = std::move(req)]() mutable {
+        Response r = self->shared_.router.handle(req);
+        asio::post(self->stream_.get_executor(),
+                   [self, r = std::move(r)]() mutable { self->write(std::move(r), self->version_); });
+      });
+    } else {
+      write(shared_.router.handle(req), version_);
+    }
+  }
+
+  void write(Response r, unsigned version) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version);
+    res->set(bhttp::field::server, "pisigner");
+    if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    if (head_) res->body().clear();
+    res->keep_alive(keep_alive_);
+    stream_.expires_after(shared_.options.header_timeout);
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec || !self->keep_alive_) return self->close();
+      self->read_next();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Shared& shared_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(Router& router, ServerOptions opts)
+      : pool(static_cast<std::size_t>(std::max(1, opts.sign_threads))), shared{router, std::move(opts), pool} {}
+
+  void accept(tcp::acceptor& acceptor) {
+    acceptor.async_accept(asio::make_strand(io), [this, &acceptor](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), shared)->start();
+      } else {
+        spdlog::warn("accept failed: {}", ec.message());
+      }
+      accept(acceptor);
+    });
+  }
+
+  asio::io_context io;
+  asio::thread_pool pool;
+  Shared shared;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<asio::steady_timer>> timers;
+  std::vector<std::unique_ptr<std::function<void(beast::error_code)>>> ticks;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+  bool stopped = false;
+};
+
+Server::Server(Router& router, ServerOptions options) : impl_(std::make_unique<Impl>(router, std::move(options))) {}
+
+Server::~Server() { stop(); }
+
+Result<void, Error> Server::start() {
+  for (const auto& text : impl_->shared.options.listen) {
+    auto ep = parse_endpoint(text);
+    if (!ep) return fail(ep.error());
+    beast::error_code ec;
+    tcp::resolver resolver(impl_->io);
+    auto results = resolver.resolve(ep->host, std::to_string(ep->port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) return fail(Error{"listen address '" + text + "': cannot resolve host: " + ec.message()});
+    auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+    const tcp::endpoint endpoint = results.begin()->endpoint();
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail(Error{"cannot listen on " + text + ": " + ec.message()});
+    impl_->acceptors.push_back(std::move(acceptor));
+  }
+  for (auto& a : impl_->acceptors) impl_->accept(*a);
+  impl_->work.emplace(impl_->io.get_executor());
+  for (int i = 0; i < std::max(1, impl_->shared.options.io_threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  }
+  return {};
+}
+
+std::vector<std::uint16_t> Server::ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& a : impl_->acceptors) {
+    beast::error_code ec;
+    auto ep = a->local_endpoint(ec);
+    out.push_back(ec ? 0 : ep.port());
+  }
+  return out;
+}
+
+void Server::every(std::chrono::milliseconds period, std::function<void()> fn) {
+  auto timer = std::make_unique<asio::steady_timer>(impl_->io);
+  auto tick = std::make_unique<std::function<void(beast::error_code)>>();
+  auto* t = timer.get();
+  auto* self = tick.get();
+  // Both live in Impl until the server is destroyed, so the raw pointers stay valid.
+  *tick = [t, self, period, fn = std::move(fn)](beast::error_code ec) {
+    if (ec) return;
+    fn();
+    t->expires_after(period);
+    t->async_wait(*self);
+  };
+  impl_->timers.push_back(std::move(timer));
+  impl_->ticks.push_back(std::move(tick));
+  t->expires_after(period);
+  t->async_wait(*self);
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  asio::post(impl_->io, [this] {
+    for (auto& a : impl_->acceptors) {
+      beast::error_code ec;
+      a->close(ec);
+    }
+    for (auto& t : impl_->timers) t->cancel();
+  });
+  impl_->pool.join();  // let in-flight signatures finish and post their replies
+  impl_->work.reset();
+  impl_->io.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+}  // namespace pisigner::http

@@ -1,0 +1,36 @@
+// A signing key behind one interface, whatever holds the secret (Signatory's vault model).
+// Backends: soft (in-process secret, testnets), ledger (Tezos Baking app over HID/TCP).
+#pragma once
+
+#include <string>
+
+#include "pisigner/bytes.hpp"
+#include "pisigner/crypto/hash.hpp"
+#include "pisigner/result.hpp"
+#include "pisigner/tezos/keys.hpp"
+
+namespace pisigner::keys {
+
+struct KeyError {
+  enum class Code {
+    Unavailable,  // device absent, locked, wrong app, hung: worth failing over
+    Refused,      // the backend itself refused (device HWM, not a baking message)
+    Internal,
+  };
+  Code code = Code::Internal;
+  std::string message;
+};
+
+// Thread-safe: sign() may be called concurrently (backends serialise internally where needed).
+class Key {
+ public:
+  virtual ~Key() = default;
+  virtual const tezos::PublicKeyHash& pkh() const = 0;
+  virtual const tezos::PublicKey& public_key() const = 0;
+  // Signs the payload (magic byte included); `digest` is BLAKE2b-256(payload), computed once by the caller.
+  virtual Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) = 0;
+  // "soft" or "ledger".
+  virtual std::string backend() const = 0;
+};
+
+}  // namespace pisigner::keys

@@ -1,0 +1,23 @@
+#include "pisigner/keys/registry.hpp"
+
+namespace pisigner::keys {
+
+Result<Registry, KeyError> Registry::build(std::vector<KeyEntry> entries) {
+  Registry r;
+  for (auto& e : entries) {
+    auto pkh = e.key->pkh();
+    if (r.by_pkh_.count(pkh)) {
+      return fail(KeyError{KeyError::Code::Internal, "key " + pkh.to_b58() + " is configured twice"});
+    }
+    r.by_pkh_.emplace(pkh, r.entries_.size());
+    r.entries_.push_back(std::move(e));
+  }
+  return r;
+}
+
+const KeyEntry* Registry::find(const tezos::PublicKeyHash& pkh) const {
+  auto it = by_pkh_.find(pkh);
+  return it == by_pkh_.end() ? nullptr : &entries_[it->second];
+}
+
+}  // namespace pisigner::keys
