@@ -67,10 +67,8 @@ bool DeviceWorker::wait_connected(std::chrono::milliseconds timeout) {
 std::shared_ptr<DeviceWorker::Task> DeviceWorker::enqueue(std::function<void(BakingApp*, const DeviceError*)> fn) {
   auto task = std::make_shared<Task>();
   task->fn = std::move(fn);
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(task);
-  }
+  std::lock_guard lock(mutex_);
+  queue_.push_back(task);
   cv_.notify_all();
   return task;
 }

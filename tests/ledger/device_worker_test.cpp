@@ -233,7 +233,8 @@ TEST(DeviceWorker, DestructionFailsQueuedJobsPromptly) {
   auto w = std::make_unique<DeviceWorker>(cfg, h.factory());
   ASSERT_TRUE(w->wait_connected(2s));
   h.sw->hung = true;
-  std::thread caller([&] { (void)w->run(sign_job, 5s); });
+  DeviceWorker* worker = w.get();  // the caller uses the object, not the owning pointer
+  std::thread caller([worker] { (void)worker->run(sign_job, 5s); });
   std::this_thread::sleep_for(50ms);
   const auto start = Steady::now();
   // Destroying while a caller waits must not deadlock; the caller gets an answer.
