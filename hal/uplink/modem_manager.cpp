@@ -44,13 +44,10 @@ void apply(ModemInfo& m, const std::string& iface, const PropMap& props) {
 struct ModemManagerClient::Impl {
   explicit Impl(sdbus::IConnection& b, std::chrono::milliseconds t) : bus(b), timeout(t) {}
 
+  // Runs the callback under cb_mutex so set_on_change({}) waits for a call in flight.
   void changed() {
-    std::function<void()> cb;
-    {
-      std::lock_guard lock(mutex);
-      cb = on_change;
-    }
-    if (cb) cb();
+    std::lock_guard lock(cb_mutex);
+    if (on_change) on_change();
   }
 
   sdbus::IConnection& bus;
@@ -65,7 +62,8 @@ struct ModemManagerClient::Impl {
   bool service_present = false;             // guarded by mutex
   bool seen_gone = false;                   // guarded by mutex
   bool needs_resync = true;                 // guarded by mutex
-  std::function<void()> on_change;          // guarded by mutex
+  std::mutex cb_mutex;
+  std::function<void()> on_change;          // guarded by cb_mutex
 };
 
 ModemManagerClient::ModemManagerClient(sdbus::IConnection& bus, std::chrono::milliseconds call_timeout)
@@ -156,7 +154,7 @@ ModemManagerClient::~ModemManagerClient() {
 }
 
 void ModemManagerClient::set_on_change(std::function<void()> cb) {
-  std::lock_guard lock(impl_->mutex);
+  std::lock_guard lock(impl_->cb_mutex);
   impl_->on_change = std::move(cb);
 }
 

@@ -35,12 +35,9 @@ NetworkManagerClient::NetworkManagerClient(sdbus::IConnection& bus, std::chrono:
       "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
       "path_namespace='/org/freedesktop/NetworkManager'",
       [impl](sdbus::Message&) {
-        std::function<void()> cb;
-        {
-          std::lock_guard lock(impl->mutex);
-          cb = impl->on_change;
-        }
-        if (cb) cb();
+        // Under the lock so set_on_change({}) waits for a call in flight.
+        std::lock_guard lock(impl->mutex);
+        if (impl->on_change) impl->on_change();
       });
 }
 

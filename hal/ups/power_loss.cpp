@@ -25,14 +25,12 @@ Result<void, HalError> PowerLossWatcher::init() {
 
 void PowerLossWatcher::apply(bool level) {
   const bool mains = level != active_high_;
-  std::function<void(bool)> cb;
-  {
-    std::lock_guard lock(mutex_);
-    if (mains_ == mains) return;
-    mains_ = mains;
-    cb = on_change_;
-  }
-  if (cb) cb(mains);
+  // The callback runs under the lock so set_on_change({}) returns only once no call is in
+  // flight (the monitor clears it before it goes away). It must not call back into us.
+  std::lock_guard lock(mutex_);
+  if (mains_ == mains) return;
+  mains_ = mains;
+  if (on_change_) on_change_(mains);
 }
 
 Result<bool, HalError> PowerLossWatcher::poll_once(std::chrono::milliseconds deadline) {
