@@ -85,6 +85,8 @@ Result<void, TransportError> recv_exact(Clock& clock, int fd, std::uint8_t* out,
 
 }  // namespace
 
+struct TcpTransport::Private {};
+
 Result<TcpEndpoint, TransportError> parse_tcp_url(std::string_view url) {
   constexpr std::string_view kScheme = "tcp://";
   auto bad = [&](const char* why) {
@@ -118,7 +120,7 @@ Result<TcpEndpoint, TransportError> parse_tcp_url(std::string_view url) {
 
 Result<std::unique_ptr<TcpTransport>, TransportError> TcpTransport::connect(const TcpEndpoint& endpoint,
                                                                             milliseconds timeout, Clock& clock) {
-  std::unique_ptr<TcpTransport> t(new TcpTransport(endpoint, clock));  // private constructor
+  auto t = std::make_unique<TcpTransport>(Private{}, endpoint, clock);
   auto o = t->open(clock.now() + timeout);
   if (!o) return fail(std::move(o).error());
   return t;

@@ -36,6 +36,8 @@ class TcpTransport final : public Transport {
   static Result<std::unique_ptr<TcpTransport>, TransportError> connect(std::string_view url,
                                                                        std::chrono::milliseconds timeout,
                                                                        Clock& clock = real_clock());
+  struct Private;  // construction goes through connect()
+  TcpTransport(const Private&, TcpEndpoint endpoint, Clock& clock) : endpoint_(std::move(endpoint)), clock_(clock) {}
   ~TcpTransport() override;
   TcpTransport(const TcpTransport&) = delete;
   TcpTransport& operator=(const TcpTransport&) = delete;
@@ -44,7 +46,6 @@ class TcpTransport final : public Transport {
   std::string describe() const override;
 
  private:
-  TcpTransport(TcpEndpoint endpoint, Clock& clock) : endpoint_(std::move(endpoint)), clock_(clock) {}
   Result<void, TransportError> open(Clock::TimePoint deadline);
   void close_socket();
 
