@@ -131,7 +131,8 @@ TEST(CrashTest, CrashAfterRandomOperationLosesNoReturnedWatermark) {
     auto returned = run_workload(*store, trial, crash_after, [](int) {});
     FaultVfs::instance().kill();
     store.reset();  // shutdown writes are lost: the process is dead
-    FaultVfs::instance().crash();
+    // Odd trials: each file randomly keeps or loses its unsynced changes.
+    FaultVfs::instance().crash(trial % 2 == 1 ? std::optional<std::uint32_t>(trial) : std::nullopt);
     check_recovered(dir.path(), returned);
   }
 }
@@ -180,6 +181,23 @@ TEST(CrashTest, NthIoOperationFails) {
     FaultVfs::instance().crash();
     check_recovered(dir.path(), returned);
   }
+}
+
+// The signature write is off the fsync path; the watermark write is on it.
+TEST(CrashTest, PutSignatureCostsNoFsync) {
+  TempDir dir;
+  auto store = open_faulty(dir.path());
+  ASSERT_TRUE(store);
+  FaultVfs& vfs = FaultVfs::instance();
+  const HwmKey key = make_key();
+  auto syncs = vfs.syncs_seen();
+  ASSERT_TRUE(store->put_durable(key, Record{1, 0, digest(1), std::nullopt}).ok());
+  EXPECT_GT(vfs.syncs_seen(), syncs);
+  syncs = vfs.syncs_seen();
+  ASSERT_TRUE(store->put_signature(key, Record{1, 0, digest(1), "sig1"}).ok());
+  EXPECT_EQ(vfs.syncs_seen(), syncs);
+  ASSERT_TRUE(store->put_durable(key, Record{2, 0, digest(2), std::nullopt}).ok());
+  EXPECT_GT(vfs.syncs_seen(), syncs);
 }
 
 // Crash without fault: a clean sequence followed by a crash keeps every watermark and, since later

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,6 +30,7 @@ struct State {
   // Path -> content as of the last sync; nullopt = the file does not exist durably.
   std::map<std::string, std::optional<std::string>> shadows;
   std::uint64_t ops = 0;
+  std::uint64_t syncs = 0;
   std::uint64_t fail_at = 0;
   std::uint64_t kill_at = 0;
   bool fired = false;
@@ -98,7 +100,10 @@ int x_sync(sqlite3_file* f, int flags) {
   std::lock_guard lock(state().mu);
   if (state().should_fail()) return SQLITE_IOERR_FSYNC;
   const int rc = file->real()->pMethods->xSync(file->real(), flags);
-  if (rc == SQLITE_OK) state().shadows[*file->path] = read_whole(*file->path);
+  if (rc == SQLITE_OK) {
+    ++state().syncs;
+    state().shadows[*file->path] = read_whole(*file->path);
+  }
   return rc;
 }
 int x_file_size(sqlite3_file* f, sqlite3_int64* size) {
@@ -212,6 +217,7 @@ void FaultVfs::reset() {
   std::lock_guard lock(state().mu);
   state().shadows.clear();
   state().ops = 0;
+  state().syncs = 0;
   state().fail_at = 0;
   state().kill_at = 0;
   state().fired = false;
@@ -229,6 +235,11 @@ std::uint64_t FaultVfs::ops_seen() const {
   return state().ops;
 }
 
+std::uint64_t FaultVfs::syncs_seen() const {
+  std::lock_guard lock(state().mu);
+  return state().syncs;
+}
+
 bool FaultVfs::fault_fired() const {
   std::lock_guard lock(state().mu);
   return state().fired;
@@ -244,9 +255,11 @@ void FaultVfs::kill() {
   state().dead = true;
 }
 
-void FaultVfs::crash() {
+void FaultVfs::crash(std::optional<std::uint32_t> seed) {
   std::lock_guard lock(state().mu);
+  std::mt19937 rng(seed.value_or(0));
   for (const auto& [path, content] : state().shadows) {
+    if (seed && rng() % 2 == 0) continue;  // this file's unsynced changes happened to reach the disk
     std::error_code ec;
     if (!content) {
       fs::remove(path, ec);

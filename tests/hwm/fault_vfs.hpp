@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace pisigner::hwm::testing {
@@ -23,7 +24,8 @@ class FaultVfs {
   // The Nth xWrite-or-xSync from now (1-based) fails with SQLITE_IOERR and has no effect on disk;
   // 0 disables. Later operations succeed again.
   void fail_nth_op(std::uint64_t n);
-  std::uint64_t ops_seen() const;  // xWrite + xSync calls since reset()
+  std::uint64_t ops_seen() const;    // xWrite + xSync calls since reset()
+  std::uint64_t syncs_seen() const;  // successful xSync calls since reset()
   bool fault_fired() const;
 
   // From now on every write, sync, truncate and delete fails without touching the disk, like a dead
@@ -33,7 +35,9 @@ class FaultVfs {
   // then on (as kill()).
   void kill_at_op(std::uint64_t n);
   // Restores every file seen by the VFS to its last synced content (or removes it) and revives the VFS.
-  void crash();
+  // With a seed, each file independently either loses its unsynced changes or keeps all of them (the
+  // kernel may have written them back anyway), which also exercises WAL frames that were not synced.
+  void crash(std::optional<std::uint32_t> seed = std::nullopt);
 
   struct Impl;
 

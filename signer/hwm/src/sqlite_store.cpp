@@ -22,6 +22,9 @@ constexpr const char* kUpsert =
 constexpr const char* kSetSignature =
     "UPDATE watermarks SET signature = ?4, updated_at = ?8"
     " WHERE kind = ?1 AND chain = ?2 AND pkh = ?3 AND level = ?5 AND round IS ?6 AND hash = ?7";
+// Not cached statements: PRAGMA synchronous takes effect when it is compiled, not when stepped.
+constexpr const char* kSyncNormal = "PRAGMA synchronous=NORMAL";
+constexpr const char* kSyncFull = "PRAGMA synchronous=FULL";
 constexpr const char* kProbe =
     "INSERT INTO meta(key, value) VALUES('probe', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 
@@ -32,9 +35,8 @@ class SqliteStore final : public Store {
         cache_(std::move(opened.records)) {}
 
   Result<void, StoreError> prepare_statements() {
-    for (auto [slot, sql] : {std::pair{&upsert_, kUpsert}, std::pair{&set_signature_, kSetSignature},
-                             std::pair{&probe_, kProbe}, std::pair{&sync_normal_, "PRAGMA synchronous=NORMAL"},
-                             std::pair{&sync_full_, "PRAGMA synchronous=FULL"}}) {
+    for (auto [slot, sql] :
+         {std::pair{&upsert_, kUpsert}, std::pair{&set_signature_, kSetSignature}, std::pair{&probe_, kProbe}}) {
       auto stmt = prepare(db_.get(), path_, sql);
       if (!stmt) return fail(std::move(stmt).error());
       *slot = std::move(*stmt);
@@ -54,7 +56,7 @@ class SqliteStore final : public Store {
     if (!full_sync_) {
       // A failed restore after put_signature left the connection at NORMAL; never commit a
       // watermark that way.
-      if (auto r = run(sync_full_.get(), "cannot restore synchronous=FULL"); !r) return r;
+      if (auto r = exec(db_.get(), path_, kSyncFull); !r) return r;
       full_sync_ = true;
     }
     sqlite3_stmt* s = upsert_.get();
@@ -80,7 +82,7 @@ class SqliteStore final : public Store {
     }
     // The signature is an optimisation (idempotent retry), so its commit skips the fsync: in WAL mode
     // NORMAL only defers the sync, and the next FULL commit (the next watermark) makes it durable.
-    if (auto r = run(sync_normal_.get(), "cannot set synchronous=NORMAL"); !r) return r;
+    if (auto r = exec(db_.get(), path_, kSyncNormal); !r) return r;
     sqlite3_stmt* s = set_signature_.get();
     Result<void, StoreError> written;
     {
@@ -92,8 +94,12 @@ class SqliteStore final : public Store {
       sqlite3_bind_blob(s, 7, record.hash.data(), static_cast<int>(record.hash.size()), SQLITE_TRANSIENT);
       sqlite3_bind_int64(s, 8, clock_.unix_seconds());
       written = step_done(s, "cannot store signature for " + describe(key, record));
+      if (written && sqlite3_changes(db_.get()) != 1) {
+        written = fail(store_error(StoreError::Code::Corrupt, path_,
+                                   "record " + describe(key, record) + " is in memory but not in the database"));
+      }
     }
-    if (auto r = run(sync_full_.get(), "cannot restore synchronous=FULL"); !r) {
+    if (auto r = exec(db_.get(), path_, kSyncFull); !r) {
       full_sync_ = false;
       return r;
     }
@@ -110,7 +116,7 @@ class SqliteStore final : public Store {
   Result<void, StoreError> probe_writable() override {
     std::lock_guard lock(mu_);
     if (!full_sync_) {
-      if (auto r = run(sync_full_.get(), "cannot restore synchronous=FULL"); !r) return r;
+      if (auto r = exec(db_.get(), path_, kSyncFull); !r) return r;
       full_sync_ = true;
     }
     sqlite3_stmt* s = probe_.get();
@@ -139,12 +145,6 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_DONE) return fail(sqlite_error(path_, db_.get(), rc, what));
     return {};
   }
-  Result<void, StoreError> run(sqlite3_stmt* s, const std::string& what) {
-    StmtReset reset(s);
-    const int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return fail(sqlite_error(path_, db_.get(), rc, what));
-    return {};
-  }
 
   // Constant after construction.
   const fs::path path_;
@@ -154,7 +154,7 @@ class SqliteStore final : public Store {
   // Protected by mu_.
   std::mutex mu_;
   DbPtr db_;
-  StmtPtr upsert_, set_signature_, probe_, sync_normal_, sync_full_;  // finalized before db_ closes
+  StmtPtr upsert_, set_signature_, probe_;  // finalized before db_ closes
   std::map<HwmKey, Record> cache_;
   bool full_sync_ = true;
 };
