@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "baking_message.hpp"
 #include "cdata.hpp"
 #include "pisigner/ledger/protocol.hpp"
 
@@ -164,8 +165,7 @@ ApduResponse BakingAppModel::reset(const Command& c) {
   packet_index_ = 0;  // as in setup()
   Cdata in(c.data);
   auto level = in.u32();
-  constexpr std::uint32_t kInvalidLevelBits = 0xC0000000;  // level >= 2^30
-  if (!level || (*level & kInvalidLevelBits) != 0) return sw_only(sw::kWrongValues);
+  if (!level || !is_valid_level(*level)) return sw_only(sw::kWrongValues);
   if (!in.at_end()) return sw_only(sw::kWrongLength);
   if (prompt_ == PromptAnswer::Refuse) return sw_only(sw::kReject);
   // The app clears had_attestation but not had_preattestation here (unlike SETUP).

@@ -2,6 +2,7 @@
 // (src/apdu_hmac.c).
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 
 #include "baking_message.hpp"
@@ -15,8 +16,6 @@ namespace pisigner::ledger::emulator {
 namespace {
 
 ApduResponse sw_only(std::uint16_t sw) { return ApduResponse{{}, sw}; }
-
-bool is_valid_level(std::uint32_t level) { return (level & 0xC0000000u) == 0; }
 
 Watermark& slot_for(AppState& s, std::uint32_t chain_id) {
   return (chain_id == s.main_chain_id || s.main_chain_id == 0) ? s.main : s.test;

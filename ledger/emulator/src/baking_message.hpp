@@ -14,6 +14,9 @@ inline constexpr std::uint8_t kMagicBlock = 0x11;
 inline constexpr std::uint8_t kMagicPreattestation = 0x12;
 inline constexpr std::uint8_t kMagicAttestation = 0x13;
 
+// Levels use 30 bits; the app refuses 2^30 and above (baking_auth.c is_valid_level).
+inline bool is_valid_level(std::uint32_t level) { return (level & 0xC0000000u) == 0; }
+
 enum class BakingKind { Block, Preattestation, Attestation };
 
 struct BakingMessage {
