@@ -159,13 +159,29 @@ class SqliteStore final : public Store {
   bool full_sync_ = true;
 };
 
+// mkdir -p, then fsync the parent of each directory created: otherwise a power cut could make the
+// whole store directory vanish and the next start would begin from an empty store.
+Result<void, StoreError> create_directories_durably(const fs::path& dir) {
+  std::vector<fs::path> missing;
+  std::error_code ec;
+  for (fs::path p = fs::absolute(dir, ec); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return fail(store_error(StoreError::Code::Io, dir, "cannot create directory: " + ec.message()));
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (auto r = fsync_path(it->parent_path(), true); !r) return r;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>, StoreError> open_sqlite_store(const fs::path& dir, SqliteOptions options) {
   std::error_code ec;
   if (options.create) {
-    fs::create_directories(dir, ec);
-    if (ec) return fail(store_error(StoreError::Code::Io, dir, "cannot create directory: " + ec.message()));
+    if (auto r = create_directories_durably(dir); !r) return fail(std::move(r).error());
   } else if (!fs::is_directory(dir, ec)) {
     return fail(store_error(StoreError::Code::Io, dir, "is not a directory"));
   }
