@@ -211,11 +211,12 @@ struct Server::Impl {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       std::string reply = controller.execute(line);
       spdlog::info("control: {} -> {}", line, reply);
+      // Take effect before answering: once a client reads "OK", the fault is in place.
+      apply_connectivity();
+      notify_nvram();
       reply += '\n';
       if (!send_all(c.fd.get(), ByteView(reinterpret_cast<const std::uint8_t*>(reply.data()), reply.size())))
         return false;
-      notify_nvram();
-      apply_connectivity();
     }
     return c.buffer.size() <= kMaxControlLine;
   }
