@@ -200,6 +200,24 @@ TEST(CrashTest, PutSignatureCostsNoFsync) {
   EXPECT_GT(vfs.syncs_seen(), syncs);
 }
 
+TEST(FaultTest, ProbeAndPutDurableReportIoFailuresNamingTheFile) {
+  TempDir dir;
+  auto store = open_faulty(dir.path());
+  ASSERT_TRUE(store);
+  FaultVfs::instance().fail_nth_op(1);
+  auto probe = store->probe_writable();
+  ASSERT_FALSE(probe.ok());
+  EXPECT_NE(probe.error().message.find((dir / kDatabaseFile).string()), std::string::npos) << probe.error().message;
+  EXPECT_TRUE(store->probe_writable().ok());  // a transient failure does not wedge the store
+  FaultVfs::instance().fail_nth_op(1);
+  auto put = store->put_durable(make_key(), Record{1, 0, digest(1), std::nullopt});
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, StoreError::Code::Io);
+  EXPECT_NE(put.error().message.find("cannot store watermark"), std::string::npos) << put.error().message;
+  EXPECT_FALSE(store->get(make_key())->has_value());  // the cache only holds committed records
+  EXPECT_TRUE(store->put_durable(make_key(), Record{1, 0, digest(1), std::nullopt}).ok());
+}
+
 // Crash without fault: a clean sequence followed by a crash keeps every watermark and, since later
 // FULL commits sync earlier NORMAL ones, every signature but possibly the last per key.
 TEST(CrashTest, SignaturesBeforeTheLastDurableCommitSurvive) {
