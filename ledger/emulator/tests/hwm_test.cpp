@@ -151,7 +151,7 @@ TEST(Watermark, LevelAtOrAbove2Pow30IsWrongValues) {
 TEST(ChainSlots, ForeignChainsShareTheTestSlot) {
   Signer signer(authorized(0, kMainnet));
   ASSERT_EQ(signer.sw(block(kMainnet, 100, 0)), 0x9000);
-  EXPECT_EQ(signer.sw(block(kGhostnet, 10, 0)), 0x9000) << "test slot starts at 0";
+  EXPECT_EQ(signer.sw(block(kOtherChain, 10, 0)), 0x9000) << "test slot starts at 0";
   EXPECT_EQ(signer.sw(block(0x01020304, 10, 0)), 0x6A80) << "every other chain shares the test slot";
   EXPECT_EQ(signer.sw(block(kMainnet, 100, 0)), 0x6A80);
   auto all = signer.model.handle(apdu(0x0B, 0, 0, {}));
@@ -161,7 +161,7 @@ TEST(ChainSlots, ForeignChainsShareTheTestSlot) {
 TEST(ChainSlots, UnsetMainChainPutsEveryChainInMain) {
   Signer signer(authorized(0, 0));
   ASSERT_EQ(signer.sw(block(kMainnet, 100, 0)), 0x9000);
-  EXPECT_EQ(signer.sw(block(kGhostnet, 50, 0)), 0x6A80);
+  EXPECT_EQ(signer.sw(block(kOtherChain, 50, 0)), 0x6A80);
   EXPECT_EQ(signer.model.state().test, Watermark{});
 }
 

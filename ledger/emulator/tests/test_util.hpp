@@ -17,7 +17,7 @@ using pisigner::Bytes;
 
 inline const std::vector<std::uint32_t> kTezosPath = {0x8000002C, 0x800006C1, 0x80000000, 0x80000000};
 inline constexpr std::uint32_t kMainnet = 0x7A06A770;
-inline constexpr std::uint32_t kGhostnet = 0x7A06A770 ^ 0x01010101;
+inline constexpr std::uint32_t kOtherChain = 0x7A06A770 ^ 0x01010101;  // any chain but the main one
 
 inline Bytes apdu(std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, const Bytes& data) {
   // Sized up front: GCC 12 reports a false -Warray-bounds for insert() into a 5-byte vector.
