@@ -90,7 +90,9 @@ void DeviceWorker::observe(std::uint16_t sw_value, const TransportError* err, Cl
   std::lock_guard lock(mutex_);
   state_.apdu_latency.add(latency);
   if (err != nullptr) {
+    // Unhealthy before the caller sees the failure; the transport is dropped after the job.
     transport_failed_ = true;
+    state_.responsive = false;
     state_.last_error = error_from_transport(*err).message;
     if (err->code == TransportErrc::Disconnected) state_.present = false;
     return;

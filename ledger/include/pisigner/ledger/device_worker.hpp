@@ -44,7 +44,7 @@ struct DeviceState {
   std::string last_error;
   std::optional<Clock::TimePoint> last_ok;  // last successful exchange
   std::uint64_t reconnects = 0;             // successful opens after the first
-  bool responsive = true;     // false after a request timed out, until the next answer
+  bool responsive = true;     // false after a timeout or transport failure, until the next answer
   LatencyStats apdu_latency;
 
   bool healthy() const { return present && app_open && unlocked && identity_ok && responsive; }
