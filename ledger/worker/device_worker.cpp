@@ -80,6 +80,11 @@ void DeviceWorker::mark_timed_out(const std::shared_ptr<Task>& task, std::chrono
   state_.last_error = "Ledger did not answer within " + std::to_string(timeout.count()) + " ms";
 }
 
+void DeviceWorker::set_authorized(const std::optional<AuthorizedKey>& key) {
+  state_.authorized = key;
+  state_.authorized_ok = key && key->curve == config_.curve && key->path == config_.path;
+}
+
 void DeviceWorker::set_error(const std::string& e) {
   std::lock_guard lock(mutex_);
   state_.last_error = e;
@@ -192,7 +197,7 @@ bool DeviceWorker::connect() {
     std::lock_guard lock(mutex_);
     state_.identity_ok = true;
     state_.public_key = key->bytes;
-    if (auth) state_.authorized = *auth;
+    if (auth) set_authorized(*auth);
     if (ever_connected_) ++state_.reconnects;
     state_.last_error.clear();
     connected_ = true;
@@ -273,7 +278,7 @@ Result<void, DeviceError> DeviceWorker::refresh(std::chrono::milliseconds timeou
         std::lock_guard lock(mutex_);
         state_.app_open = true;
         state_.app_version = *v;
-        state_.authorized = *auth;
+        set_authorized(*auth);
         return {};
       },
       timeout);

@@ -59,6 +59,7 @@ TEST(DeviceWorker, ConnectsVerifiesAndRunsJobs) {
   EXPECT_EQ(s.app_version->to_string(), "2.5.1");
   ASSERT_TRUE(s.authorized);
   EXPECT_EQ(s.authorized->path, kPath);
+  EXPECT_TRUE(s.authorized_ok);
   EXPECT_EQ(s.public_key, Bytes(32, 0x11));
   EXPECT_TRUE(s.last_ok.has_value());
   EXPECT_GE(s.apdu_latency.count, 5u);  // version, pubkey, auth key, 2 x sign
@@ -209,6 +210,17 @@ TEST(DeviceWorker, JobsFromManyThreadsAreSerialised) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8 * 15);
   EXPECT_EQ(h.sw->max_in_flight.load(), 1);
+}
+
+TEST(DeviceWorker, AuthorizedKeyIsComparedWithTheConfiguredOne) {
+  Harness h;
+  auto cfg = h.config();
+  cfg.curve = DerivationType::Bip32Ed25519;  // the fake device authorized Ed25519 (curve 0)
+  cfg.expected_public_key = std::nullopt;
+  DeviceWorker w(cfg, h.factory());
+  ASSERT_TRUE(w.wait_connected(2s));
+  ASSERT_TRUE(w.state().authorized);
+  EXPECT_FALSE(w.state().authorized_ok);
 }
 
 TEST(DeviceWorker, RefreshUpdatesTheSnapshot) {

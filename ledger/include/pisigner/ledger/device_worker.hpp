@@ -38,6 +38,7 @@ struct DeviceState {
   std::optional<AppVersion> app_version;
   bool unlocked = false;      // the last answer was not "locked"
   std::optional<AuthorizedKey> authorized;  // as last queried (nullopt: none or unknown)
+  bool authorized_ok = false;  // the authorized key is the configured path and curve
   bool identity_ok = false;   // key at the configured path equals the expected one
   Bytes public_key;           // key at the configured path on the connected device
   std::string transport;      // Transport::describe() of the open transport
@@ -100,6 +101,7 @@ class DeviceWorker {
   void drop(const std::string& why, bool gone);         // worker thread only
   void observe(std::uint16_t sw, const TransportError* err, Clock::Duration latency);
   void set_error(const std::string& e);
+  void set_authorized(const std::optional<AuthorizedKey>& key);  // requires mutex_
 
   // Constant after construction.
   const DeviceWorkerConfig config_;
