@@ -73,15 +73,24 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
 
   const crypto::Digest32 digest = crypto::blake2b_256(req.payload);
   keys::Key& key = *entry->key;
+  std::optional<keys::KeyError::Code> key_error;
   auto sign_now = [&]() -> Result<std::string, std::string> {                            // 6. sign
     auto sig = key.sign(req.payload, digest);
-    if (!sig) return fail(sig.error().message);
+    if (!sig) {
+      key_error = sig.error().code;
+      return fail(sig.error().message);
+    }
     return sig->to_b58();
+  };
+  // A device refusal is final (500); anything else may succeed on the standby Pi (503).
+  auto backend_failure = [&](std::string message) {
+    const bool refused = key_error == keys::KeyError::Code::Refused;
+    return SignError{refused ? SignErrc::BackendRefused : SignErrc::BackendUnavailable, std::move(message)};
   };
 
   if (!wm) {  // no watermark for this kind (e.g. 0x03 when allowed): nothing to protect
     auto sig = sign_now();
-    if (!sig) return fail(SignError{SignErrc::BackendUnavailable, sig.error()});
+    if (!sig) return fail(backend_failure(sig.error()));
     return SignResult{*sig, std::nullopt, false};
   }
 
@@ -99,7 +108,7 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
       case hwm::AdvanceError::Code::Store:
         return fail(SignError{SignErrc::StoreFailed, signed_.error().message});
       case hwm::AdvanceError::Code::SignFailed:
-        return fail(SignError{SignErrc::BackendUnavailable, signed_.error().message});
+        return fail(backend_failure(signed_.error().message));
     }
   }
   return SignResult{std::move(signed_).value(), wm, !fresh};

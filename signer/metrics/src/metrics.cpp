@@ -1,7 +1,7 @@
 #include "pisigner/metrics/metrics.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 namespace pisigner::metrics {
@@ -33,11 +33,13 @@ std::string format_labels(const Labels& labels, const std::string& extra_key = {
   return s + "}";
 }
 
+// Shortest round-trip form: bucket bounds are matched as strings ("0.1", not "0.10000000000000001").
 std::string num(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) return "NaN";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
 }
 }  // namespace
 

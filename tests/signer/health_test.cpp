@@ -1,0 +1,130 @@
+// The health snapshot behind /authorized: freshness, required vs informational checks, busy skipping.
+#include "pisigner/health/health.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace pisigner::health {
+namespace {
+
+using namespace std::chrono_literals;
+
+const CheckStatus* find(const Snapshot& s, const std::string& name) {
+  for (const auto& c : s.checks) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+TEST(Health, UnprobedRequiredCheckIsNotAuthorized) {
+  ManualClock clock;
+  Health h(clock, 1000ms, 3000ms);
+  h.add("ledger", true, [] { return ProbeResult{State::Ok, "app 2.4.7"}; });
+  auto s = h.snapshot();
+  EXPECT_FALSE(s.authorized);
+  EXPECT_NE(s.summary.find("ledger"), std::string::npos) << s.summary;
+  h.probe_once();
+  s = h.snapshot();
+  EXPECT_TRUE(s.authorized) << s.summary;
+  EXPECT_EQ(s.summary, "ok");
+}
+
+TEST(Health, StaleRequiredCheckIsNotAuthorized) {
+  ManualClock clock;
+  Health h(clock, 1000ms, 3000ms);
+  h.add("ledger", true, [] { return ProbeResult{State::Ok, "fine"}; });
+  h.probe_once();
+  clock.advance(3000ms);
+  EXPECT_TRUE(h.snapshot().authorized) << "exactly max_age old is still fresh";
+  clock.advance(1ms);
+  auto s = h.snapshot();
+  EXPECT_FALSE(s.authorized);
+  const auto* c = find(s, "ledger");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->state, State::Failing);
+  EXPECT_NE(c->detail.find("stale"), std::string::npos) << c->detail;
+  h.probe_once();
+  EXPECT_TRUE(h.snapshot().authorized);
+}
+
+TEST(Health, WarningCountsAsAuthorizedFailingDoesNot) {
+  ManualClock clock;
+  Health h(clock, 1000ms, 3000ms);
+  State state = State::Warning;
+  h.add("ups", true, [&] { return ProbeResult{state, "on battery"}; });
+  h.probe_once();
+  EXPECT_TRUE(h.snapshot().authorized);
+  state = State::Failing;
+  h.probe_once();
+  auto s = h.snapshot();
+  EXPECT_FALSE(s.authorized);
+  EXPECT_EQ(s.summary, "ups: on battery");
+}
+
+TEST(Health, OptionalChecksNeverDecide) {
+  ManualClock clock;
+  Health h(clock, 1000ms, 3000ms);
+  h.add("ledger", true, [] { return ProbeResult{State::Ok, ""}; });
+  h.add("peer", false, [] { return ProbeResult{State::Failing, "unreachable"}; });
+  h.add("uplink", false);  // never probed
+  h.probe_once();
+  clock.advance(10s);
+  h.report("ledger", ProbeResult{State::Ok, "signed"});
+  auto s = h.snapshot();
+  EXPECT_TRUE(s.authorized) << s.summary;
+  EXPECT_EQ(find(s, "peer")->state, State::Failing);
+  EXPECT_EQ(s.checks.size(), 3u);
+}
+
+TEST(Health, ReportKeepsACheckFreshWithoutAProbe) {
+  ManualClock clock;
+  Health h(clock, 1000ms, 3000ms);
+  h.add("signing", true);
+  EXPECT_FALSE(h.snapshot().authorized);
+  h.report("signing", ProbeResult{State::Ok, "last sign 1 ms"});
+  auto s = h.snapshot();
+  EXPECT_TRUE(s.authorized);
+  EXPECT_EQ(find(s, "signing")->detail, "last sign 1 ms");
+  EXPECT_EQ(find(s, "signing")->updated, clock.now());
+  h.report("no-such-check", ProbeResult{State::Failing, "x"});  // ignored
+  EXPECT_EQ(h.snapshot().checks.size(), 1u);
+}
+
+TEST(Health, SkipWhenBusyLeavesTheDeviceAloneWhileSigning) {
+  ManualClock clock;
+  Health h(clock, 1000ms, 3000ms);
+  int device_probes = 0, store_probes = 0;
+  h.add("ledger", true, [&] { ++device_probes; return ProbeResult{State::Ok, ""}; });
+  h.add("store", true, [&] { ++store_probes; return ProbeResult{State::Ok, ""}; });
+  h.skip_when_busy("ledger");
+  bool busy = true;
+  h.set_busy([&] { return busy; });
+  h.probe_once();
+  EXPECT_EQ(device_probes, 0);
+  EXPECT_EQ(store_probes, 1);
+  busy = false;
+  h.probe_once();
+  EXPECT_EQ(device_probes, 1);
+  EXPECT_EQ(store_probes, 2);
+}
+
+TEST(Health, LoopProbesUntilStopped) {
+  ManualClock clock;
+  Health h(clock, 5ms, 3000ms);
+  std::atomic<int> probes{0};
+  h.add("ledger", true, [&] { ++probes; return ProbeResult{State::Ok, ""}; });
+  h.start();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (probes.load() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  h.stop();
+  const int after_stop = probes.load();
+  EXPECT_GE(after_stop, 3);
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(probes.load(), after_stop) << "probes ran after stop()";
+  h.stop();  // idempotent
+}
+
+}  // namespace
+}  // namespace pisigner::health
