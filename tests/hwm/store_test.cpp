@@ -153,6 +153,34 @@ TEST(SqliteStoreTest, SecondOpenerIsLockedOut) {
   EXPECT_TRUE(open_ok(dir.path()));  // the lock dies with the store
 }
 
+TEST(SqliteStoreTest, ReadOnlyOpenSeesTheDaemonsRecordsAndCannotWrite) {
+  TempDir dir;
+  auto daemon = open_ok(dir.path());
+  ASSERT_TRUE(daemon);
+  const HwmKey key = make_key();
+  ASSERT_TRUE(daemon->put_durable(key, Record{9, 1, digest(1), std::nullopt}).ok());
+  SqliteOptions options;
+  options.read_only = true;
+  auto viewer = open_ok(dir.path(), options);
+  ASSERT_TRUE(viewer);
+  EXPECT_EQ(viewer->get(key)->value().level, 9);
+  auto put = viewer->put_durable(key, Record{1, 0, digest(2), std::nullopt});
+  ASSERT_FALSE(put.ok());
+  EXPECT_THAT(put.error().message, HasSubstr("read-only"));
+  EXPECT_EQ(daemon->get(key)->value().level, 9);
+  // The daemon is not disturbed by the reader.
+  EXPECT_TRUE(daemon->put_durable(key, Record{10, 0, digest(3), std::nullopt}).ok());
+}
+
+TEST(SqliteStoreTest, ReadOnlyOpenNeverCreates) {
+  TempDir dir;
+  SqliteOptions options;
+  options.read_only = true;
+  const StoreError err = open_err(dir / "absent", options);
+  EXPECT_FALSE(fs::exists(dir / "absent"));
+  EXPECT_THAT(err.message, HasSubstr("absent"));
+}
+
 TEST(SqliteStoreTest, MissingDatabaseWithoutCreateIsAnError) {
   TempDir dir;
   SqliteOptions options;

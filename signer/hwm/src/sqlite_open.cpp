@@ -141,7 +141,9 @@ Result<OpenedDb, StoreError> open_database(const fs::path& dir, const SqliteOpti
       return fail(store_error(StoreError::Code::Corrupt, db_path,
                               "missing while " + wal.string() + " exists; refusing to start from an empty store"));
     }
-    if (!options.create) return fail(store_error(StoreError::Code::Io, db_path, "does not exist"));
+    if (!options.create || options.read_only) {
+      return fail(store_error(StoreError::Code::Io, db_path, "does not exist"));
+    }
     if (auto r = create_fresh(dir, db_path, options); !r) return fail(std::move(r).error());
   } else if (!fs::is_regular_file(status)) {
     return fail(store_error(StoreError::Code::Invalid, db_path, "is not a regular file"));
@@ -150,11 +152,11 @@ Result<OpenedDb, StoreError> open_database(const fs::path& dir, const SqliteOpti
                             "is empty (0 bytes); refusing to start from an empty store"));
   }
 
-  auto db = open_handle(db_path, options, SQLITE_OPEN_READWRITE);
+  auto db = open_handle(db_path, options, options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
   if (!db) return fail(std::move(db).error());
   sqlite3_busy_timeout(db->get(), 2000);
   if (auto r = check_schema(db->get(), db_path); !r) return fail(std::move(r).error());
-  auto mode = query_text(db->get(), db_path, "PRAGMA journal_mode=WAL");
+  auto mode = query_text(db->get(), db_path, options.read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL");
   if (!mode) return fail(std::move(mode).error());
   if (*mode != "wal") {
     return fail(store_error(StoreError::Code::Io, db_path, "cannot switch to WAL mode (got \"" + *mode + "\")"));

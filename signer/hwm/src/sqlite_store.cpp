@@ -181,6 +181,10 @@ Result<void, StoreError> create_directories_durably(const fs::path& dir) {
 
 Result<std::unique_ptr<Store>, StoreError> open_sqlite_store(const fs::path& dir, SqliteOptions options) {
   std::error_code ec;
+  if (options.read_only) {
+    options.create = false;
+    options.exclusive = false;
+  }
   if (options.create) {
     if (auto r = create_directories_durably(dir); !r) return fail(std::move(r).error());
   } else if (!fs::is_directory(dir, ec)) {
@@ -198,7 +202,9 @@ Result<std::unique_ptr<Store>, StoreError> open_sqlite_store(const fs::path& dir
                                              options.clock != nullptr ? *options.clock : real_clock());
   if (auto r = store->prepare_statements(); !r) return fail(std::move(r).error());
   // Fail at start, not at the first signature, when the directory or file system refuses writes.
-  if (auto r = store->probe_writable(); !r) return fail(std::move(r).error());
+  if (!options.read_only) {
+    if (auto r = store->probe_writable(); !r) return fail(std::move(r).error());
+  }
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -56,6 +56,9 @@ struct SqliteOptions {
   // Take an exclusive advisory lock on the directory so only one writer (the daemon) runs.
   bool exclusive = true;
   bool create = true;  // create the directory/database if missing
+  // Inspection while the daemon runs (pisignerctl hwm list/export): no lock, no create, no write
+  // probe; every put fails. Needs the database to exist and be in WAL mode already.
+  bool read_only = false;
   // SQLite VFS to open the database with; empty = the default (unix). Tests pass a fault-injecting one.
   std::string vfs;
   // Source of `updated_at`; nullptr = real_clock(). Must outlive the store.
