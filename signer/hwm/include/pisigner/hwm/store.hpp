@@ -57,7 +57,7 @@ struct SqliteOptions {
   bool exclusive = true;
   bool create = true;  // create the directory/database if missing
   // Inspection while the daemon runs (pisignerctl hwm list/export): no lock, no create, no write
-  // probe; every put fails. Needs the database to exist and be in WAL mode already.
+  // probe; every put fails; get()/list() show the records as of open. Needs an existing database.
   bool read_only = false;
   // SQLite VFS to open the database with; empty = the default (unix). Tests pass a fault-injecting one.
   std::string vfs;

@@ -30,7 +30,8 @@ class Watermarks {
   // Runs `sign` under the key's lock iff the rule allows it, after the new watermark is durable.
   // `sign` returns the base58 signature or an error message (the watermark stays advanced: a failed
   // sign must never allow another payload at the same level and round).
-  // Returns the signature (fresh or cached) or why nothing was signed.
+  // Returns the signature (fresh or cached) or an AdvanceError; on Code::Store `sign` was not called.
+  // A failed put_signature() does not fail the call (see signature_store_failures()).
   Result<std::string, AdvanceError> sign_once(
       const HwmKey& key, const Request& request,
       const std::function<Result<std::string, std::string>()>& sign);
