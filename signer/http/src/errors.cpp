@@ -24,9 +24,8 @@ int status_for(core::SignErrc code) {
 }
 
 std::string octez_error_body(const std::string& message) {
-  nlohmann::json j = nlohmann::json::array();
-  j.push_back({{"kind", "temporary"}, {"id", "failure"}, {"msg", message}});
-  return j.dump();
+  // Built by hand: nlohmann::json sorts object keys, and the octez field order is kind, id, msg.
+  return R"([{"kind":"temporary","id":"failure","msg":)" + nlohmann::json(message).dump() + "}]";
 }
 
 }  // namespace pisigner::http
