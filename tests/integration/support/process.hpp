@@ -1,0 +1,38 @@
+// Child processes for integration tests: spawn with captured stdout/stderr, wait for a line, signal, reap.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace pisigner::testing {
+
+class Process {
+ public:
+  // Starts `argv[0]` with `argv`; stdout is read through a pipe, stderr goes to `stderr_file` (if set).
+  Process(std::vector<std::string> argv, std::string stderr_file = {});
+  ~Process();  // SIGKILL + reap if still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Next stdout line starting with `prefix`, or nullopt after `timeout` or EOF.
+  std::optional<std::string> wait_line(const std::string& prefix, std::chrono::milliseconds timeout);
+  void signal(int sig);
+  // Exit status (or 128+signal) once the process has exited, waiting at most `timeout`.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  bool running();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string pending_;
+  std::optional<int> status_;
+};
+
+// Runs a command to completion; returns (exit status, stdout+stderr).
+std::pair<int, std::string> run_command(const std::vector<std::string>& argv, const std::string& stdin_text = {});
+
+}  // namespace pisigner::testing
