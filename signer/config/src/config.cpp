@@ -8,6 +8,7 @@
 
 #include "pisigner/crypto/hd.hpp"
 #include "pisigner/tezos/keys.hpp"
+#include "hal_sections.hpp"
 
 namespace pisigner::config {
 
@@ -106,7 +107,7 @@ Config build(const toml::table& root, const std::string& source) {
   Reader r(source);
   Config c;
   c.source = source;
-  r.only(root, "", {"server", "store", "policy", "auth", "health", "log", "key"});
+  r.only(root, "", {"server", "store", "policy", "auth", "health", "log", "key", "ups", "uplink"});
 
   if (auto* t = r.table(root, "server", "server")) {
     r.only(*t, "server.", {"listen", "known_keys", "io_threads", "sign_threads", "body_limit", "header_timeout_s", "idle_timeout_s"});
@@ -167,6 +168,7 @@ Config build(const toml::table& root, const std::string& source) {
     static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
     if (!kLevels.count(c.log.level)) r.error(r.node(*t, "level"), "log.level", "must be one of trace, debug, info, warn, error");
   }
+  if (auto hal = parse_hal_sections(root, source, c.ups, c.uplink); !hal) throw ConfigFailure{hal.error().message};
   if (const toml::node* n = root.get("key")) {
     if (!n->is_array_of_tables()) r.error(n, "key", "must be written as [[key]] tables");
     int index = 0;

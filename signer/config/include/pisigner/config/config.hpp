@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pisigner/config/hal_config.hpp"
 #include "pisigner/result.hpp"
 
 namespace pisigner::config {
@@ -72,6 +73,8 @@ struct Config {
   AuthConfig auth;
   HealthConfig health;
   LogConfig log;
+  UpsSection ups;        // [ups], keys in HAL_KEYS.md
+  UplinkSection uplink;  // [uplink]
   std::vector<KeyConfig> keys;
 };
 
