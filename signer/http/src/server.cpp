@@ -40,9 +40,10 @@ Result<Endpoint, Error> parse_endpoint(const std::string& text) {
 namespace {
 
 constexpr std::size_t kHeaderLimit = 8 * 1024;
+constexpr std::size_t kFirstRead = 4 * 1024;
 
 struct Shared {
-  Router& router;
+  Handler& router;
   ServerOptions options;
   asio::thread_pool& pool;
 };
@@ -58,13 +59,19 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(shared_.options.body_limit);
     parser_->header_limit(kHeaderLimit);
+    if (buffer_.size() > 0) return read_request();  // pipelined bytes: the next request has started
+    // Idle keep-alive: wait for the first byte under idle_timeout, then the whole request under
+    // header_timeout (a client trickling half a request line must not hold the slot for idle_timeout).
     stream_.expires_after(shared_.options.idle_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->on_read_error(ec);
+                              self->buffer_.commit(n);
+                              self->read_request();
+                            });
   }
 
-  void on_header(beast::error_code ec) {
-    if (ec) return on_read_error(ec);
+  void read_request() {
     stream_.expires_after(shared_.options.header_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -100,7 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     stream_.expires_never();  // a sign may legitimately wait for a device; its own timeout bounds it
 
-    if (Router::may_block(req)) {
+    if (shared_.router.blocking(req)) {
       asio::post(shared_.pool, [self = shared_from_this(), req = std::move(req)]() mutable {
         Response r = self->shared_.router.handle(req);
         asio::post(self->stream_.get_executor(),
@@ -145,7 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct Server::Impl {
-  Impl(Router& router, ServerOptions opts)
+  Impl(Handler& router, ServerOptions opts)
       : pool(static_cast<std::size_t>(std::max(1, opts.sign_threads))), shared{router, std::move(opts), pool} {}
 
   void accept(tcp::acceptor& acceptor) {
@@ -172,7 +179,7 @@ struct Server::Impl {
   bool stopped = false;
 };
 
-Server::Server(Router& router, ServerOptions options) : impl_(std::make_unique<Impl>(router, std::move(options))) {}
+Server::Server(Handler& handler, ServerOptions options) : impl_(std::make_unique<Impl>(handler, std::move(options))) {}
 
 Server::~Server() { stop(); }
 

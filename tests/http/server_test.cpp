@@ -1,0 +1,289 @@
+// The Beast server on 127.0.0.1 (ephemeral port) with a Boost.Beast client: keep-alive, body cap,
+// header deadline, many connections, health answers while a sign blocks, prompt stop().
+#include "pisigner/http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "pisigner/health/health.hpp"
+#include "signer_fixtures.hpp"
+
+namespace pisigner::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using Clk = std::chrono::steady_clock;
+
+constexpr int kExtraKeys = 50;
+
+// Signer + router + server over the memory store: bootstrap1 (a CountingKey) and 50 fresh soft keys.
+struct Stack {
+  explicit Stack(ServerOptions o = options())
+      : memory(hwm::make_memory_store()),
+        policy(policy::PolicyConfig{}),
+        watermarks(*memory),
+        health(clock, 1000ms, 3000ms) {
+    auto b1 = std::make_unique<test::CountingKey>(test::kB1Sk);
+    key = b1.get();
+    std::vector<keys::KeyEntry> entries;
+    entries.push_back({std::move(b1), false});
+    for (int i = 0; i < kExtraKeys; ++i) {
+      entries.push_back({std::make_unique<keys::SoftKey>(crypto::SecretKey::generate(crypto::Curve::Ed25519)), false});
+    }
+    registry = keys::Registry::build(std::move(entries)).value();
+    signer = std::make_unique<core::Signer>(registry, policy, auth, watermarks, metrics, clock);
+    health.add("ledger", true);
+    health.report("ledger", health::ProbeResult{health::State::Ok, "ok"});
+    router = std::make_unique<Router>(*signer, health, metrics, RouterOptions{});
+    server = std::make_unique<Server>(*router, std::move(o));
+    auto started = server->start();
+    EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().message);
+    port = server->ports().at(0);
+  }
+  static ServerOptions options() {
+    ServerOptions o;
+    o.listen = {"127.0.0.1:0"};
+    o.header_timeout = 1s;
+    o.idle_timeout = 30s;  // far above header_timeout, so the header test sees which one applies
+    return o;
+  }
+  std::size_t signed_records() { return memory->list().value().size(); }
+
+  std::unique_ptr<hwm::Store> memory;
+  policy::Policy policy;
+  policy::Authenticator auth;
+  hwm::Watermarks watermarks;
+  metrics::Registry metrics;
+  ManualClock clock;
+  health::Health health;
+  keys::Registry registry;
+  test::CountingKey* key = nullptr;
+  std::unique_ptr<core::Signer> signer;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<Server> server;
+  std::uint16_t port = 0;
+};
+
+// A blocking client with a deadline on every operation (async ops + run()).
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : stream_(io_) {
+    stream_.expires_after(5s);
+    beast::error_code ec;
+    stream_.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                          [&](beast::error_code e) { ec = e; });
+    run();
+    EXPECT_FALSE(ec) << ec.message();
+  }
+
+  beast::error_code write_raw(const std::string& bytes, std::chrono::milliseconds timeout = 5000ms) {
+    beast::error_code ec;
+    stream_.expires_after(timeout);
+    asio::async_write(stream_, asio::buffer(bytes), [&](beast::error_code e, std::size_t) { ec = e; });
+    run();
+    return ec;
+  }
+
+  // Sends a request and reads the response; `ec` gets any transport error.
+  bhttp::response<bhttp::string_body> request(const std::string& method, const std::string& target,
+                                              const std::string& body, beast::error_code& ec,
+                                              std::chrono::milliseconds timeout = 10000ms) {
+    bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    stream_.expires_after(timeout);
+    ec = {};
+    bhttp::async_write(stream_, req, [&](beast::error_code e, std::size_t) { ec = e; });
+    run();
+    if (ec) return {};
+    return read_response(ec, timeout, method == "HEAD");
+  }
+
+  bhttp::response<bhttp::string_body> read_response(beast::error_code& ec, std::chrono::milliseconds timeout,
+                                                    bool head = false) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.skip(head);
+    parser.body_limit(1 << 20);
+    stream_.expires_after(timeout);
+    bhttp::async_read(stream_, buffer_, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+    run();
+    return parser.release();
+  }
+
+  // Waits for the server to close the connection; returns how long that took (or the timeout).
+  Clk::duration wait_closed(std::chrono::milliseconds timeout, beast::error_code& ec) {
+    const auto start = Clk::now();
+    char buf[256];
+    stream_.expires_after(timeout);
+    for (;;) {
+      std::size_t n = 0;
+      stream_.async_read_some(asio::buffer(buf), [&](beast::error_code e, std::size_t k) { ec = e; n = k; });
+      run();
+      if (ec || n == 0) break;
+    }
+    return Clk::now() - start;
+  }
+
+ private:
+  void run() {
+    io_.restart();
+    io_.run();
+  }
+  asio::io_context io_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+std::string sign_target(const keys::Key& k) { return "/keys/" + k.pkh().to_b58(); }
+std::string signature_of(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  return j.is_object() && j.contains("signature") && j["signature"].is_string() ? j["signature"].get<std::string>() : "";
+}
+std::string body_of(const Bytes& payload) { return "\"" + to_hex(payload) + "\""; }
+
+TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
+  Stack s;
+  Client c(s.port);
+  beast::error_code ec;
+  auto h = c.request("GET", "/healthz", "", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(h.result_int(), 200);
+  EXPECT_TRUE(h.keep_alive());
+  auto head = c.request("HEAD", "/keys/" + std::string(test::kB1Pkh), "", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(head.result_int(), 200);
+  EXPECT_TRUE(head.body().empty());
+  for (int level = 1; level <= 3; ++level) {
+    auto r = c.request("POST", sign_target(*s.key) + "?version=2", body_of(test::attestation(level, 0)), ec);
+    ASSERT_FALSE(ec) << "request " << level << ": " << ec.message();
+    EXPECT_EQ(r.result_int(), 200) << r.body();
+    EXPECT_NE(r.body().find("edsig"), std::string::npos);
+  }
+  auto pk = c.request("GET", "/keys/" + std::string(test::kB1Pkh), "", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(pk.body(), R"({"public_key":")" + std::string(test::kB1Pk) + R"("})");
+  EXPECT_EQ(s.key->calls(), 3);
+}
+
+TEST(Server, BodyOver64KiBIs413AndSignsNothing) {
+  Stack s;
+  Client c(s.port);
+  beast::error_code ec;
+  const std::string big = "\"" + std::string(70 * 1024, '1') + "\"";
+  auto r = c.request("POST", sign_target(*s.key), big, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(r.result_int(), 413);
+  EXPECT_FALSE(r.keep_alive());
+  EXPECT_EQ(s.key->calls(), 0);
+  EXPECT_EQ(s.signed_records(), 0u);
+}
+
+TEST(Server, HalfARequestIsDisconnectedAfterTheHeaderTimeout) {
+  Stack s;  // header_timeout 1 s, idle_timeout 30 s
+  Client c(s.port);
+  ASSERT_FALSE(c.write_raw("POST /keys/" + std::string(test::kB1Pkh) + " HTTP/1.1\r\nHost: 127"));
+  beast::error_code ec;
+  const auto took = c.wait_closed(10000ms, ec);
+  EXPECT_NE(ec, beast::error::timeout) << "still connected after 10 s";
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 3000ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  EXPECT_EQ(s.key->calls(), 0);
+}
+
+TEST(Server, HalfABodyIsDisconnectedAfterTheHeaderTimeout) {
+  Stack s;
+  Client c(s.port);
+  ASSERT_FALSE(c.write_raw("POST /keys/" + std::string(test::kB1Pkh) +
+                           " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n\"13ed"));
+  beast::error_code ec;
+  const auto took = c.wait_closed(10000ms, ec);
+  EXPECT_NE(ec, beast::error::timeout);
+  EXPECT_LT(took, 3000ms);
+  EXPECT_EQ(s.signed_records(), 0u);
+}
+
+TEST(Server, FiftyConcurrentConnectionsEachSign) {
+  Stack s;
+  std::vector<std::future<std::string>> results;
+  const auto& entries = s.registry.entries();
+  for (int i = 0; i < kExtraKeys; ++i) {
+    const keys::Key& k = *entries[static_cast<std::size_t>(i) + 1].key;
+    results.push_back(std::async(std::launch::async, [&s, &k] {
+      Client c(s.port);
+      for (int level : {100, 101}) {
+        beast::error_code ec;
+        const Bytes payload = test::attestation(level, 0);
+        auto r = c.request("POST", sign_target(k), body_of(payload), ec);
+        if (ec) return k.pkh().to_b58() + ": " + ec.message();
+        if (r.result_int() != 200) return k.pkh().to_b58() + ": " + r.body();
+        auto sig = tezos::Signature::parse(signature_of(r.body()));
+        if (!sig || !tezos::verify(*k.public_key(), payload, *sig)) return k.pkh().to_b58() + ": bad signature";
+      }
+      return std::string();
+    }));
+  }
+  for (auto& f : results) EXPECT_EQ(f.get(), "");
+  EXPECT_EQ(s.signed_records(), static_cast<std::size_t>(kExtraKeys));
+}
+
+TEST(Server, AuthorizedAnswersWhileASignIsBlocked) {
+  Stack s;
+  s.key->set_delay(2000ms);
+  auto slow = std::async(std::launch::async, [&] {
+    Client c(s.port);
+    beast::error_code ec;
+    auto r = c.request("POST", sign_target(*s.key), body_of(test::attestation(7, 0)), ec);
+    return ec ? -1 : r.result_int();
+  });
+  const auto wait_until = Clk::now() + 5s;
+  while (s.signer->in_flight() == 0 && Clk::now() < wait_until) std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(s.signer->in_flight(), 1) << "the slow sign never started";
+
+  for (const char* target : {"/authorized", "/healthz", "/metrics"}) {
+    Client c(s.port);
+    beast::error_code ec;
+    const auto start = Clk::now();
+    auto r = c.request("GET", target, "", ec);
+    const auto took = Clk::now() - start;
+    ASSERT_FALSE(ec) << target << ": " << ec.message();
+    EXPECT_EQ(r.result_int(), 200) << target;
+    EXPECT_LT(took, 500ms) << target << " took "
+                           << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  }
+  EXPECT_EQ(s.signer->in_flight(), 1) << "the sign should still be blocked";
+  EXPECT_EQ(slow.get(), 200);
+}
+
+TEST(Server, StopWithOpenConnectionsReturnsPromptly) {
+  Stack s;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(std::make_unique<Client>(s.port));
+    beast::error_code ec;
+    auto r = clients.back()->request("GET", "/healthz", "", ec);  // now idle in keep-alive
+    ASSERT_FALSE(ec);
+  }
+  clients.push_back(std::make_unique<Client>(s.port));
+  ASSERT_FALSE(clients.back()->write_raw("GET /heal"));  // mid-request
+  const auto start = Clk::now();
+  s.server->stop();
+  const auto took = Clk::now() - start;
+  EXPECT_LT(took, 1000ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  s.server->stop();  // idempotent
+}
+
+}  // namespace
+}  // namespace pisigner::http
