@@ -1,5 +1,6 @@
 #include "pisigner/config/config.hpp"
 
+#include <charconv>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -91,15 +92,20 @@ class Reader {
 };
 
 std::uint8_t parse_magic(const Reader& r, const toml::node* n, const std::string& text) {
-  // "0x11" or "17", like octez's -M (OCaml int_of_string).
-  std::size_t pos = 0;
-  unsigned long v = 0;
-  try {
-    v = std::stoul(text, &pos, 0);
-  } catch (...) {
-    pos = 0;
+  // Like octez's -M (OCaml int_of_string): decimal, or 0x/0o/0b prefixed; a leading 0 alone is
+  // still decimal ("017" is 17), unlike C's strtoul.
+  int base = 10;
+  std::string_view digits = text;
+  if (digits.size() > 2 && digits[0] == '0') {
+    const char p = static_cast<char>(std::tolower(static_cast<unsigned char>(digits[1])));
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 10;
+    if (base != 10) digits.remove_prefix(2);
   }
-  if (text.empty() || pos != text.size() || v > 255) r.error(n, "policy.magic_bytes", "'" + text + "' is not a byte (0x00-0xFF)");
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || v > 255) {
+    r.error(n, "policy.magic_bytes", "'" + text + "' is not a byte (0x00-0xFF)");
+  }
   return static_cast<std::uint8_t>(v);
 }
 

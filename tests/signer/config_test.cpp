@@ -1,0 +1,265 @@
+// pisignerd's TOML config: a full valid file, defaults, and every rejection naming file:line:col and key.
+#include "pisigner/config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <unistd.h>
+
+namespace pisigner::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kSoftKey = R"([[key]]
+backend = "soft"
+secret_key = "unencrypted:edsk3gUfUPyBSfrS9CCgmCiQsTCHGkviBDusMxDJstFtojtc1zcpsh"
+)";
+
+constexpr const char* kFull = R"(# a complete configuration
+[server]
+listen = ["127.0.0.1:6732", "[::1]:6733"]
+known_keys = true
+io_threads = 3
+sign_threads = 8
+body_limit = 32768
+header_timeout_s = 5
+idle_timeout_s = 120
+
+[store]
+path = "/srv/pisigner"
+
+[policy]
+magic_bytes = ["0x11", "0x12", "0x13", "3"]
+chains = ["NetXdQprcVkpaWU"]
+
+[auth]
+required = true
+authorized_keys = ["edpktzNbDAUjUk697W7gYg2CRuBQjyPxbEg8dLccYYwKSKvkPvjtV9"]
+
+[health]
+interval_ms = 500
+max_age_ms = 2000
+
+[log]
+level = "debug"
+
+[[key]]
+backend = "ledger"
+device = "tcp://127.0.0.1:9999"
+path = "m/44'/1729'/0'/0'"
+curve = "ed25519"
+pkh = "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx"
+timeout_ms = 1500
+
+[[key]]
+backend = "soft"
+secret_key = "encrypted:edesk1zxaPJkhNGSzgZ8ZXhbhG7Aufv5P4pmkGjYq2JLw7TbUY2sW6sBsrq7gsqg4SF7xzwRLbRRuJ3rAKeYLD6zNsA"
+passphrase_file = "/etc/pisigner/passphrase"
+allow_mainnet = true
+)";
+
+// Asserts a parse failure "cfg.toml:<line>:<col>: <key>: ...<fragment>...".
+void expect_error(const std::string& text, int line, const std::string& key, const std::string& fragment) {
+  auto r = parse(text, "cfg.toml");
+  ASSERT_FALSE(r.ok()) << "accepted:\n" << text;
+  const std::string& m = r.error().message;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(m, match, std::regex(R"(^cfg\.toml:(\d+):(\d+): ([^:]+): )"))) << m;
+  EXPECT_EQ(std::stoi(match[1]), line) << m;
+  EXPECT_GE(std::stoi(match[2]), 1) << m;
+  EXPECT_EQ(match[3], key) << m;
+  EXPECT_NE(m.find(fragment), std::string::npos) << m;
+}
+
+TEST(Config, FullConfiguration) {
+  auto r = parse(kFull, "full.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = *r;
+  EXPECT_EQ(c.source, "full.toml");
+  EXPECT_EQ(c.server.listen, (std::vector<std::string>{"127.0.0.1:6732", "[::1]:6733"}));
+  EXPECT_TRUE(c.server.known_keys);
+  EXPECT_EQ(c.server.io_threads, 3);
+  EXPECT_EQ(c.server.sign_threads, 8);
+  EXPECT_EQ(c.server.body_limit, 32768u);
+  EXPECT_EQ(c.server.header_timeout, 5s);
+  EXPECT_EQ(c.server.idle_timeout, 120s);
+  EXPECT_EQ(c.store.path, "/srv/pisigner");
+  EXPECT_EQ(c.policy.magic_bytes, (std::set<std::uint8_t>{0x03, 0x11, 0x12, 0x13}));
+  EXPECT_EQ(c.policy.chains, std::vector<std::string>{"NetXdQprcVkpaWU"});
+  EXPECT_TRUE(c.auth.required);
+  EXPECT_EQ(c.auth.authorized_keys.size(), 1u);
+  EXPECT_EQ(c.health.interval, 500ms);
+  EXPECT_EQ(c.health.max_age, 2000ms);
+  EXPECT_EQ(c.log.level, "debug");
+  ASSERT_EQ(c.keys.size(), 2u);
+  EXPECT_EQ(c.keys[0].backend, "ledger");
+  EXPECT_EQ(c.keys[0].device, "tcp://127.0.0.1:9999");
+  EXPECT_EQ(c.keys[0].path, "m/44'/1729'/0'/0'");
+  EXPECT_EQ(c.keys[0].curve, "ed25519");
+  EXPECT_EQ(c.keys[0].pkh, "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");
+  EXPECT_EQ(c.keys[0].timeout, 1500ms);
+  EXPECT_EQ(c.keys[0].line, 29);
+  EXPECT_EQ(c.keys[1].backend, "soft");
+  EXPECT_EQ(c.keys[1].passphrase_file, std::filesystem::path("/etc/pisigner/passphrase"));
+  EXPECT_TRUE(c.keys[1].allow_mainnet);
+  EXPECT_EQ(c.keys[1].line, 37);
+}
+
+TEST(Config, Defaults) {
+  auto r = parse(kSoftKey, "min.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = *r;
+  EXPECT_EQ(c.server.listen, std::vector<std::string>{"127.0.0.1:6732"});
+  EXPECT_FALSE(c.server.known_keys);
+  EXPECT_EQ(c.server.io_threads, 2);
+  EXPECT_EQ(c.server.sign_threads, 4);
+  EXPECT_EQ(c.server.body_limit, 65536u);
+  EXPECT_EQ(c.server.header_timeout, 10s);
+  EXPECT_EQ(c.server.idle_timeout, 60s);
+  EXPECT_EQ(c.store.path, "/var/lib/pisigner");
+  EXPECT_EQ(c.policy.magic_bytes, (std::set<std::uint8_t>{0x11, 0x12, 0x13}));
+  EXPECT_TRUE(c.policy.chains.empty());
+  EXPECT_FALSE(c.auth.required);
+  EXPECT_EQ(c.health.interval, 1000ms);
+  EXPECT_EQ(c.health.max_age, 3000ms);
+  EXPECT_EQ(c.log.level, "info");
+  ASSERT_EQ(c.keys.size(), 1u);
+  EXPECT_FALSE(c.keys[0].allow_mainnet);
+  EXPECT_FALSE(c.keys[0].passphrase_file);
+}
+
+TEST(Config, LedgerDefaults) {
+  auto r = parse("[[key]]\nbackend = \"ledger\"\npath = \"m/44'/1729'/0'/0'\"\npkh = \"tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx\"\n",
+                 "l.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->keys[0].device, "hid");
+  EXPECT_EQ(r->keys[0].curve, "ed25519");
+  EXPECT_EQ(r->keys[0].timeout, 3000ms);
+}
+
+TEST(Config, UnknownKeysNameTheirPath) {
+  expect_error(std::string("colour = \"red\"\n") + kSoftKey, 1, "colour", "unknown key");
+  expect_error(std::string("[server]\nlisten_addr = [\"127.0.0.1:1\"]\n") + kSoftKey, 2, "server.listen_addr",
+               "unknown key (expected one of: listen,");
+  expect_error(std::string(kSoftKey) + "colour = \"red\"\n", 4, "key[0].colour", "unknown key");
+  expect_error(std::string(kSoftKey) + "[[key]]\nbackend = \"ledger\"\npath = \"m/44'/1729'/0'/0'\"\n"
+                                       "pkh = \"tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx\"\nsecret_key = \"x\"\n",
+               8, "key[1].secret_key", "unknown key");
+  expect_error(std::string("[health]\ninterval = 5\n") + kSoftKey, 2, "health.interval", "unknown key");
+}
+
+TEST(Config, WrongTypes) {
+  expect_error(std::string("[server]\nknown_keys = \"yes\"\n") + kSoftKey, 2, "server.known_keys", "true or false");
+  expect_error(std::string("[server]\nio_threads = \"2\"\n") + kSoftKey, 2, "server.io_threads", "integer");
+  expect_error(std::string("[server]\nio_threads = 2.5\n") + kSoftKey, 2, "server.io_threads", "integer");
+  expect_error(std::string("[server]\nlisten = \"127.0.0.1:1\"\n") + kSoftKey, 2, "server.listen", "array of strings");
+  expect_error(std::string("[server]\nlisten = [\"127.0.0.1:1\", 2]\n") + kSoftKey, 2, "server.listen",
+               "array of strings");
+  expect_error(std::string("server = 5\n") + kSoftKey, 1, "server", "must be a table");
+  expect_error(std::string("[log]\nlevel = 3\n") + kSoftKey, 2, "log.level", "must be a string");
+  expect_error(std::string("[auth]\nrequired = 1\n") + kSoftKey, 2, "auth.required", "true or false");
+  expect_error(std::string(kSoftKey) + "allow_mainnet = \"true\"\n", 4, "key[0].allow_mainnet", "true or false");
+}
+
+TEST(Config, OutOfRangeValues) {
+  expect_error(std::string("[server]\nio_threads = 0\n") + kSoftKey, 2, "server.io_threads", "between 1 and 64");
+  expect_error(std::string("[server]\nsign_threads = 1000\n") + kSoftKey, 2, "server.sign_threads", "between");
+  expect_error(std::string("[server]\nbody_limit = 100\n") + kSoftKey, 2, "server.body_limit", "between");
+  expect_error(std::string("[server]\nheader_timeout_s = 0\n") + kSoftKey, 2, "server.header_timeout_s", "between");
+  expect_error(std::string("[server]\nidle_timeout_s = -5\n") + kSoftKey, 2, "server.idle_timeout_s", "between");
+  expect_error(std::string("[server]\nlisten = []\n") + kSoftKey, 2, "server.listen", "at least one");
+  expect_error(std::string("[server]\nlisten = [\"localhost\"]\n") + kSoftKey, 2, "server.listen", "host:port");
+  expect_error(std::string("[health]\ninterval_ms = 10\n") + kSoftKey, 2, "health.interval_ms", "between");
+  expect_error(std::string("[health]\ninterval_ms = 1000\nmax_age_ms = 500\n") + kSoftKey, 3, "health.max_age_ms",
+               "between 1000");
+  expect_error(std::string("[log]\nlevel = \"verbose\"\n") + kSoftKey, 2, "log.level", "trace, debug");
+  expect_error(std::string("[store]\npath = \"\"\n") + kSoftKey, 2, "store.path", "must not be empty");
+}
+
+TEST(Config, MissingKeyTable) {
+  auto r = parse("[server]\nknown_keys = true\n", "cfg.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind("cfg.toml: key: no [[key]] configured", 0), 0u) << r.error().message;
+  expect_error("[key]\nbackend = \"soft\"\n", 1, "key", "[[key]]");
+}
+
+TEST(Config, SoftKeyRules) {
+  expect_error("[[key]]\nbackend = \"soft\"\nsecret_key = \"encrypted:edesk1abc\"\n", 3, "key[0].secret_key",
+               "set passphrase_file");
+  expect_error("[[key]]\nbackend = \"soft\"\nallow_mainnet = true\n", 1, "key[0].secret_key", "required");
+  expect_error("[[key]]\nsecret_key = \"x\"\n", 1, "key[0].backend", "\"soft\" or \"ledger\"");
+  expect_error("[[key]]\nbackend = \"yubihsm\"\n", 2, "key[0].backend", "\"soft\" or \"ledger\"");
+}
+
+TEST(Config, LedgerKeyRules) {
+  const std::string pkh = "pkh = \"tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx\"\n";
+  const std::string path = "path = \"m/44'/1729'/0'/0'\"\n";
+  expect_error("[[key]]\nbackend = \"ledger\"\n" + pkh, 1, "key[0].path", "required");
+  expect_error("[[key]]\nbackend = \"ledger\"\n" + path, 1, "key[0].pkh", "required");
+  expect_error("[[key]]\nbackend = \"ledger\"\npath = \"44/1729\"\n" + pkh, 3, "key[0].path", "");
+  expect_error("[[key]]\nbackend = \"ledger\"\n" + path + pkh + "curve = \"ed448\"\n", 5, "key[0].curve",
+               "ed25519, secp256k1 or p256");
+  expect_error("[[key]]\nbackend = \"ledger\"\n" + path + "pkh = \"tz1nope\"\n", 4, "key[0].pkh", "");
+  expect_error("[[key]]\nbackend = \"ledger\"\n" + path + pkh + "timeout_ms = 5\n", 5, "key[0].timeout_ms", "between");
+}
+
+TEST(Config, BadChainIdAndAuthorizedKey) {
+  expect_error(std::string("[policy]\nchains = [\"NetXdQprcVkpaWU\", \"NetXbad\"]\n") + kSoftKey, 2, "policy.chains",
+               "'NetXbad'");
+  expect_error(std::string("[auth]\nauthorized_keys = [\"edpkBAD\"]\n") + kSoftKey, 2, "auth.authorized_keys",
+               "'edpkBAD'");
+  expect_error(std::string("[auth]\nauthorized_keys = [\"tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx\"]\n") + kSoftKey, 2,
+               "auth.authorized_keys", "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");
+  expect_error(std::string("[auth]\nrequired = true\n") + kSoftKey, 2, "auth.required", "authorized_keys is empty");
+}
+
+TEST(Config, BadMagicBytes) {
+  for (const char* bad : {"0x100", "abc", "", "256", "-1", "0x", "17x", "0b2"}) {
+    expect_error(std::string("[policy]\nmagic_bytes = [\"0x11\", \"") + bad + "\"]\n" + kSoftKey, 2,
+                 "policy.magic_bytes", std::string("'") + bad + "'");
+  }
+  expect_error(std::string("[policy]\nmagic_bytes = [17]\n") + kSoftKey, 2, "policy.magic_bytes", "array of strings");
+}
+
+TEST(Config, MagicBytesParseLikeOcamlIntOfString) {
+  // reference/octez-signer.md §4: "0x11, 17, 0o21, 0b10001 all work"; a leading 0 is still decimal.
+  for (const char* spelling : {"0x11", "0X11", "17", "0o21", "0b10001", "017"}) {
+    auto r = parse(std::string("[policy]\nmagic_bytes = [\"") + spelling + "\"]\n" + kSoftKey, "cfg.toml");
+    ASSERT_TRUE(r.ok()) << spelling << ": " << r.error().message;
+    EXPECT_EQ(r->policy.magic_bytes, std::set<std::uint8_t>{0x11}) << spelling;
+  }
+}
+
+TEST(Config, TomlSyntaxErrorNamesTheLine) {
+  auto r = parse(std::string(kSoftKey) + "\n[server\nlisten = [\"a:1\"]\n", "cfg.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind("cfg.toml:5:", 0), 0u) << r.error().message;
+  auto s = parse("[[key]]\nbackend = \"soft\nsecret_key = \"x\"\n", "cfg.toml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message.rfind("cfg.toml:2:", 0), 0u) << s.error().message;
+}
+
+TEST(Config, LoadFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("pisigner-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "pisigner.toml";
+  std::ofstream(file) << kFull;
+  auto r = load_file(file);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->source, file.string());
+  std::ofstream(file) << "[server]\nio_threads = 0\n" << kSoftKey;
+  auto bad = load_file(file);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind(file.string() + ":2:", 0), 0u) << bad.error().message;
+  auto missing = load_file(dir / "absent.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("absent.toml"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pisigner::config
