@@ -1,0 +1,144 @@
+#include "common.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "pisigner/crypto/signing.hpp"
+#include "pisigner/tezos/keys.hpp"
+#include "pisigner/tezos/secret_key.hpp"
+
+namespace pisigner::bench {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string be32(std::int32_t v) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<std::uint32_t>(v));
+  return buf;
+}
+constexpr const char* kChain = "ed9d217c";  // NetXxkAx4woPLyu
+constexpr const char* kBranch = "fc81eee810737b04018acef4db74d056b79edc43e6be46cae7e4c217c22a82f0";
+constexpr const char* kBlockPayloadHash = "e7ea1f67dbb0bb6cfa372cb092cd9cf786b4f1b5e5139da95b915fb95e698d";
+}  // namespace
+
+std::string attestation_hex(std::int32_t level, std::int32_t round) {
+  // magic, chain, branch, tag, slot, level, round, block payload hash (as tests/integration uses).
+  return std::string("13") + kChain + kBranch + "15" + "0012" + be32(level) + be32(round) + "00" + kBlockPayloadHash;
+}
+
+SoftKeySpec bootstrap1() {
+  return {"unencrypted:edsk3gUfUPyBSfrS9CCgmCiQsTCHGkviBDusMxDJstFtojtc1zcpsh", "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx"};
+}
+
+SoftKeySpec generate_ed25519_key() {
+  auto sk = crypto::SecretKey::generate(crypto::Curve::Ed25519);
+  auto pk = tezos::PublicKey::from_raw(sk.curve(), sk.public_key());
+  if (!pk) throw std::runtime_error("generated key has no Tezos public key");
+  return {tezos::encode_secret_key(sk), pk->hash().to_b58()};
+}
+
+WorkDir::WorkDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/pisigner-bench-XXXXXX";
+  if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp " + templ + " failed");
+  path_ = templ;
+}
+
+WorkDir::~WorkDir() {
+  std::error_code ec;
+  if (!keep_) fs::remove_all(path_, ec);
+}
+
+Binaries parse_args(int argc, char** argv, std::vector<std::pair<std::string, long>>& ints) {
+  Binaries b;
+#ifdef PISIGNERD_PATH
+  b.pisignerd = PISIGNERD_PATH;
+#endif
+#ifdef BASELINE_PATH
+  b.baseline = BASELINE_PATH;
+#endif
+  for (int i = 1; i < argc; ++i) {
+    const std::string name = argv[i];
+    if (i + 1 >= argc || name.rfind("--", 0) != 0) throw std::invalid_argument("expected --name VALUE at " + name);
+    const std::string value = argv[++i];
+    if (name == "--pisignerd") {
+      b.pisignerd = value;
+      continue;
+    }
+    if (name == "--baseline") {
+      b.baseline = value;
+      continue;
+    }
+    auto it = std::find_if(ints.begin(), ints.end(), [&](const auto& p) { return "--" + p.first == name; });
+    if (it == ints.end()) throw std::invalid_argument("unknown option " + name);
+    it->second = std::stol(value);
+  }
+  if (b.pisignerd.empty() || b.baseline.empty()) throw std::invalid_argument("--pisignerd and --baseline are required");
+  return b;
+}
+
+Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vector<SoftKeySpec>& keys) {
+  const fs::path config = dir / "pisigner.toml";
+  {
+    std::ofstream f(config);
+    // Defaults everywhere else (io/sign threads, health interval, log level info): what a baker runs.
+    f << "[server]\nlisten = [\"127.0.0.1:0\"]\n[store]\npath = \"" << (dir / "store").string() << "\"\n";
+    for (const auto& k : keys) f << "\n[[key]]\nbackend = \"soft\"\nsecret_key = \"" << k.secret_uri << "\"\n";
+    if (!f) throw std::runtime_error("cannot write " + config.string());
+  }
+  Running r;
+  r.child = std::make_unique<Child>(std::vector<std::string>{bin.pisignerd, "-c", config.string(), "--print-ports"},
+                                    (dir / "pisignerd.log").string());
+  r.port = r.child->wait_port(std::chrono::seconds(30));
+  return r;
+}
+
+Running start_baseline(const Binaries& bin, const fs::path& dir) {
+  fs::create_directories(dir / "baseline");
+  Running r;
+  r.child = std::make_unique<Child>(std::vector<std::string>{bin.baseline, "--db", (dir / "baseline" / "hwm.db").string()},
+                                    (dir / "baseline.log").string());
+  r.port = r.child->wait_port(std::chrono::seconds(30));
+  return r;
+}
+
+Percentiles percentiles(std::vector<double> s) {
+  Percentiles p;
+  if (s.empty()) return p;
+  std::sort(s.begin(), s.end());
+  // Nearest-rank percentile.
+  auto at = [&](double q) {
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(s.size())));
+    return s[std::min(s.size() - 1, rank == 0 ? 0 : rank - 1)];
+  };
+  p.p50 = at(0.50);
+  p.p90 = at(0.90);
+  p.p99 = at(0.99);
+  p.max = s.back();
+  return p;
+}
+
+const char* verdict(double value, double limit, bool higher_is_better) {
+  return (higher_is_better ? value >= limit : value <= limit) ? "PASS" : "MISS";
+}
+
+void summary_line(const std::string& metric, const std::string& pisignerd, const std::string& baseline,
+                  const std::string& ratio, const std::string& target, const std::string& verdict) {
+  std::printf("SUMMARY|%s|%s|%s|%s|%s|%s\n", metric.c_str(), pisignerd.c_str(), baseline.c_str(), ratio.c_str(),
+              target.c_str(), verdict.c_str());
+}
+
+std::string fmt(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+}  // namespace pisigner::bench
