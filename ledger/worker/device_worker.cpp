@@ -182,6 +182,16 @@ bool DeviceWorker::connect() {
     }
     return connect_failed(e, false);
   }
+  if (config_.identity_check) {
+    if (auto refusal = config_.identity_check(key->bytes)) {
+      DeviceError e{DeviceErrc::WrongDevice, *refusal, 0, {}};
+      {
+        std::lock_guard lock(mutex_);
+        state_.public_key = key->bytes;
+      }
+      return connect_failed(e, false);
+    }
+  }
   if (learned_key_.empty()) learned_key_ = key->bytes;
 
   // Informational: a failure here does not refuse the device unless the transport broke.

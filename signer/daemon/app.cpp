@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <thread>
 
 #include "pisigner/core/signer.hpp"
 #include "pisigner/core/timed_store.hpp"
@@ -17,6 +18,9 @@
 #include "pisigner/metrics/metrics.hpp"
 #include "pisigner/policy/auth.hpp"
 #include "pisigner/policy/policy.hpp"
+#include "admin_router.hpp"
+#include "closable_store.hpp"
+#include "hal_wiring.hpp"
 #include "key_loader.hpp"
 #include "version.hpp"
 
@@ -29,6 +33,7 @@ struct App::Parts {
   config::Config config;
   metrics::Registry metrics;
   std::unique_ptr<hwm::Store> raw_store;
+  ClosableStore* closable_store = nullptr;  // raw_store, closed before a UPS power-off
   std::unique_ptr<core::TimedStore> store;
   std::unique_ptr<hwm::Watermarks> watermarks;
   keys::Registry keys;
@@ -39,6 +44,9 @@ struct App::Parts {
   std::unique_ptr<health::Health> health;
   std::unique_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<HalRuntime> hal;  // UPS + uplink monitors; stopped first
+  std::unique_ptr<AdminRouter> admin_router;
+  std::unique_ptr<http::Server> admin_server;  // null when server.admin_listen is empty
 };
 
 namespace {
@@ -66,7 +74,9 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   auto store = hwm::open_sqlite_store(cfg.store.path);
   if (!store) return fail(Error{"high-watermark store: " + store.error().message});
-  p->raw_store = std::move(store).value();
+  auto closable = std::make_unique<ClosableStore>(std::move(store).value());
+  p->closable_store = closable.get();
+  p->raw_store = std::move(closable);
   p->store = std::make_unique<core::TimedStore>(*p->raw_store, p->metrics, clock);
   p->watermarks = std::make_unique<hwm::Watermarks>(*p->store);
 
@@ -122,7 +132,14 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   http::RouterOptions ro;
   ro.known_keys = cfg.server.known_keys;
-  ro.status_extra = [store_ptr] { return watermarks_json(*store_ptr); };
+  auto hal = HalRuntime::create(cfg, clock);
+  if (!hal) return fail(hal.error());
+  p->hal = std::move(hal).value();
+  p->hal->add_health_checks(*p->health);
+  p->hal->declare_metrics(p->metrics);
+  ro.status_extra = [store_ptr, hal_ptr = p->hal.get()] {
+    return merge_json_objects(watermarks_json(*store_ptr), hal_ptr->status_json());
+  };
   p->router = std::make_unique<http::Router>(*p->signer, *p->health, p->metrics, std::move(ro));
 
   http::ServerOptions so;
@@ -133,6 +150,14 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   so.io_threads = cfg.server.io_threads;
   so.sign_threads = cfg.server.sign_threads;
   p->server = std::make_unique<http::Server>(*p->router, so);
+  if (!cfg.server.admin_listen.empty()) {
+    p->admin_router = std::make_unique<AdminRouter>(dynamic_cast<LedgerRuntime*>(p->key_runtime.get()));
+    http::ServerOptions ao = so;
+    ao.listen = cfg.server.admin_listen;
+    ao.io_threads = 1;
+    ao.sign_threads = 2;
+    p->admin_server = std::make_unique<http::Server>(*p->admin_router, ao);
+  }
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 
@@ -143,14 +168,23 @@ App::~App() { stop(); }
 Result<void, Error> App::start() {
   parts_->health->probe_once();  // the first snapshot exists before anyone can ask for it
   if (auto r = parts_->server->start(); !r) return r;
+  if (parts_->admin_server) {
+    if (auto r = parts_->admin_server->start(); !r) return r;
+  }
   parts_->health->start();
+  parts_->hal->set_before_power_off([this] { prepare_power_off(); });
+  parts_->hal->start();
   for (const auto& k : parts_->keys.entries()) {
-    spdlog::info("key {} ({}, {}) ready", k.key->pkh().to_b58(), k.key->public_key().to_b58(), k.key->backend());
+    spdlog::info("key {} ({}, {}) ready", k.key->pkh().to_b58(), (k.key->public_key() ? k.key->public_key()->to_b58() : "public key not known yet"), k.key->backend());
   }
   return {};
 }
 
 std::vector<std::uint16_t> App::ports() const { return parts_->server->ports(); }
+
+std::vector<std::uint16_t> App::admin_ports() const {
+  return parts_->admin_server ? parts_->admin_server->ports() : std::vector<std::uint16_t>{};
+}
 
 std::string App::status_line() const { return parts_->health->snapshot().summary; }
 
@@ -158,10 +192,25 @@ void App::every(std::chrono::milliseconds period, std::function<void()> fn) { pa
 
 void App::stop() {
   if (!parts_) return;
+  parts_->hal->stop();  // no power-off sequence runs while we tear down
   parts_->signer->stop_accepting();
   parts_->server->stop();
+  if (parts_->admin_server) parts_->admin_server->stop();
   parts_->health->stop();
   if (parts_->key_runtime) parts_->key_runtime->stop();
+}
+
+void App::prepare_power_off() {
+  if (!parts_) return;
+  parts_->signer->stop_accepting();
+  // A signature in flight finishes (each is bounded by its device timeout); the signer's
+  // in-flight count rises before it checks accepting, so 0 here means none can start.
+  for (int i = 0; i < 2000 && parts_->signer->in_flight() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (parts_->signer->in_flight() > 0) spdlog::error("power-off: a signature is still in flight after 10 s; closing the store");
+  parts_->closable_store->close();
+  spdlog::warn("power-off: signing stopped and the high-watermark store closed");
 }
 
 }  // namespace pisigner::daemon

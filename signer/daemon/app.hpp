@@ -23,12 +23,16 @@ class App {
   // Binds the listeners and starts the health loop. After this the daemon is ready.
   Result<void, Error> start();
   std::vector<std::uint16_t> ports() const;
+  std::vector<std::uint16_t> admin_ports() const;
   // One-line health summary ("ok" or what fails), for sd_notify STATUS=.
   std::string status_line() const;
   // Runs `fn` periodically on the I/O loop (watchdog: proves the loop is not wedged).
   void every(std::chrono::milliseconds period, std::function<void()> fn);
   // Refuses new signatures, drains in-flight ones, closes listeners and the store. Idempotent.
   void stop();
+  // Before a UPS power-off (UPS thread): refuses new signatures, waits for those in flight,
+  // closes the store. The daemon keeps answering health (503) until it is stopped. Idempotent.
+  void prepare_power_off();
 
   struct Parts;
 

@@ -38,7 +38,8 @@ bool confirm(const Common& c, const std::string& what) {
 
 int show(const Common& c) {
   hwm::SqliteOptions opts;
-  opts.exclusive = false;  // reading is safe while the daemon runs (WAL)
+  opts.read_only = true;  // no lock, no write probe: safe while the daemon runs (WAL)
+  opts.exclusive = false;
   opts.create = false;
   auto store = hwm::open_sqlite_store(store_dir(c), opts);
   if (!store) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl.hpp"
+#include "ctl_hal.hpp"
 #include "http_client.hpp"
 
 namespace pisigner::ctl {
@@ -46,6 +47,10 @@ int show_status(const Common& c) {
     std::cout << "  " << std::setw(20) << str(ch["name"]) << std::setw(10) << (ch.value("required", false) ? "yes" : "no")
               << std::setw(10) << str(ch["state"]) << std::setw(10) << age << str(ch["detail"]) << "\n";
   }
+  std::cout << "\n";
+  print_ups(std::cout, j, false);
+  std::cout << "\n";
+  print_uplink(std::cout, j, false);
   std::cout << "\nHIGH WATERMARKS\n  " << std::setw(16) << "KIND" << std::setw(17) << "CHAIN" << std::setw(38) << "PKH"
             << std::setw(10) << "LEVEL" << "ROUND\n";
   for (const auto& w : j.value("watermarks", json::array())) {

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ledger_keys.hpp"
 #include "pisigner/keys/soft_key.hpp"
 
 namespace pisigner::daemon {
@@ -39,22 +40,26 @@ Result<keys::KeyEntry, Error> load_soft(const config::Config& cfg, const config:
 
 Result<LoadedKeys, Error> load_keys(const config::Config& cfg, Clock& clock, health::Health& health,
                                     metrics::Registry& metrics) {
-  (void)clock;
-  (void)health;
-  (void)metrics;
   std::vector<keys::KeyEntry> entries;
+  std::unique_ptr<LedgerRuntime> ledgers;
   for (const auto& k : cfg.keys) {
     if (k.backend == "soft") {
       auto e = load_soft(cfg, k);
       if (!e) return fail(e.error());
       entries.push_back(std::move(e).value());
+    } else if (k.backend == "ledger") {
+      if (!ledgers) ledgers = std::make_unique<LedgerRuntime>(clock, health, metrics);
+      auto key = ledgers->add_key(cfg, k);
+      if (!key) return fail(key.error());
+      entries.push_back(keys::KeyEntry{std::move(key).value(), true});
     } else {
       return fail(Error{where(cfg, k) + ": backend \"" + k.backend + "\" is not available in this build"});
     }
   }
   auto registry = keys::Registry::build(std::move(entries));
   if (!registry) return fail(Error{cfg.source + ": " + registry.error().message});
-  return LoadedKeys{std::move(registry).value(), nullptr};
+  if (ledgers) ledgers->start();
+  return LoadedKeys{std::move(registry).value(), std::move(ledgers)};
 }
 
 }  // namespace pisigner::daemon

@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   int rc = 0;
   pisigner::ctl::add_status(app, common, rc);
   pisigner::ctl::add_hwm(app, common, rc);
+  pisigner::ctl::add_ledger(app, common, rc);
+  pisigner::ctl::add_ups(app, common, rc);
+  pisigner::ctl::add_uplink(app, common, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

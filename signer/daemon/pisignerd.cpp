@@ -51,6 +51,7 @@ int run(const std::string& config_path, bool print_ports) {
   if (print_ports) {
     std::cout << "LISTENING";
     for (auto p : ports) std::cout << ' ' << p;
+    for (auto p : (*app)->admin_ports()) std::cout << " ADMIN " << p;
     std::cout << std::endl;
   }
 

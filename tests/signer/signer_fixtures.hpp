@@ -85,7 +85,7 @@ class CountingKey final : public keys::Key {
  public:
   explicit CountingKey(std::string_view sk) : inner_(soft_key(sk)) {}
   const tezos::PublicKeyHash& pkh() const override { return inner_->pkh(); }
-  const tezos::PublicKey& public_key() const override { return inner_->public_key(); }
+  std::optional<tezos::PublicKey> public_key() const override { return inner_->public_key(); }
   std::string backend() const override { return backend_; }
   Result<tezos::Signature, keys::KeyError> sign(ByteView payload, const crypto::Digest32& digest) override {
     ++calls_;

@@ -172,7 +172,9 @@ Response Router::public_key(const std::string& pkh_text) {
                                  "\" is not acceptable for type \"Signature.Public_key_hash\": " + pkh.error().message);
   const auto* entry = signer_.keys().find(*pkh);
   if (!entry) return Response{404, "text/plain", "", {}};
-  return json_response(200, {{"public_key", entry->key->public_key().to_b58()}});
+  auto pk = entry->key->public_key();
+  if (!pk) return octez_failure(503, "public key of " + pkh_text + " not known yet: its Ledger has not been seen");
+  return json_response(200, {{"public_key", pk->to_b58()}});
 }
 
 Response Router::authorized_keys() {
@@ -199,7 +201,7 @@ Response Router::status() {
   json keys = json::array();
   for (const auto& e : signer_.keys().entries()) {
     keys.push_back({{"pkh", e.key->pkh().to_b58()},
-                    {"public_key", e.key->public_key().to_b58()},
+                    {"public_key", e.key->public_key() ? json(e.key->public_key()->to_b58()) : json(nullptr)},
                     {"backend", e.key->backend()},
                     {"allow_mainnet", e.allow_mainnet}});
   }

@@ -48,6 +48,9 @@ Daemon::Daemon(const std::filesystem::path& dir, const std::string& config) : di
     return;
   }
   port_ = static_cast<std::uint16_t>(std::stoi(line->substr(10)));
+  if (auto a = line->find(" ADMIN "); a != std::string::npos) {
+    admin_port_ = static_cast<std::uint16_t>(std::stoi(line->substr(a + 7)));
+  }
 }
 
 Daemon::~Daemon() {

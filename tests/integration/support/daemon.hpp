@@ -40,6 +40,7 @@ class Daemon {
   Daemon(const std::filesystem::path& dir, const std::string& config);
   ~Daemon();
   std::uint16_t port() const { return port_; }
+  std::uint16_t admin_port() const { return admin_port_; }
   HttpClient client() const { return HttpClient(port_); }
   // SIGTERM and wait; returns the exit status.
   int stop();
@@ -51,6 +52,7 @@ class Daemon {
   std::filesystem::path dir_;
   std::unique_ptr<Process> proc_;
   std::uint16_t port_ = 0;
+  std::uint16_t admin_port_ = 0;
 };
 
 // Attestation (magic 0x13) for chain NetXxkAx4woPLyu at `level`/`round`; `variant` changes the payload hash bytes.

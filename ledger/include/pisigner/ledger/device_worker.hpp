@@ -57,6 +57,9 @@ struct DeviceWorkerConfig {
   DerivationType curve = DerivationType::Ed25519;
   Path path;                              // the baking key's path (identity check)
   std::optional<Bytes> expected_public_key;  // nullopt: accept the first key seen
+  // Optional extra identity rule (e.g. "hashes to the configured tz address"): returns an
+  // error message to refuse the device, nullopt to accept. Runs on the worker thread.
+  std::function<std::optional<std::string>(const Bytes& public_key)> identity_check;
   BakingAppTimeouts timeouts;             // apdu default 3 s
   std::chrono::milliseconds backoff_initial{200};
   std::chrono::milliseconds backoff_max{5000};

@@ -19,6 +19,8 @@ namespace pisigner::config {
 
 struct ServerConfig {
   std::vector<std::string> listen{"127.0.0.1:6732"};
+  // Operator API (pisignerctl ledger ...); never expose it through the proxy. Empty: disabled.
+  std::vector<std::string> admin_listen{"127.0.0.1:6733"};
   bool known_keys = false;
   int io_threads = 2;
   int sign_threads = 4;

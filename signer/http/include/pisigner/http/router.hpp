@@ -41,13 +41,22 @@ struct RouterOptions {
   std::function<std::string()> status_extra;
 };
 
+// What the server calls for each request. Implementations are thread-safe.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual Response handle(const Request& request) = 0;
+  // True for requests that may wait on a device or on fsync: the server runs them off the I/O threads.
+  virtual bool blocking(const Request& request) const = 0;
+};
+
 // Thread-safe (state lives in the collaborators).
-class Router {
+class Router final : public Handler {
  public:
   Router(core::Signer& signer, const health::Health& health, metrics::Registry& metrics, RouterOptions options);
 
-  Response handle(const Request& request);
-  // True for requests that may wait on a device or on fsync: the server runs them off the I/O threads.
+  Response handle(const Request& request) override;
+  bool blocking(const Request& request) const override { return may_block(request); }
   static bool may_block(const Request& request);
 
  private:

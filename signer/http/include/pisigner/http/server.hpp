@@ -1,5 +1,5 @@
 // The HTTP server (Boost.Beast): keep-alive, body cap, header and idle deadlines, many connections.
-// I/O threads never run a blocking request: Router::may_block requests go to a separate worker pool,
+// I/O threads never run a blocking request: Handler::blocking requests go to a separate worker pool,
 // so /authorized and /metrics answer while a device is slow or hung.
 #pragma once
 
@@ -25,7 +25,7 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(Router& router, ServerOptions options);
+  Server(Handler& handler, ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -2,6 +2,7 @@
 // Backends: soft (in-process secret, testnets), ledger (Tezos Baking app over HID/TCP).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "pisigner/bytes.hpp"
@@ -26,7 +27,8 @@ class Key {
  public:
   virtual ~Key() = default;
   virtual const tezos::PublicKeyHash& pkh() const = 0;
-  virtual const tezos::PublicKey& public_key() const = 0;
+  // nullopt while not yet known (a Ledger key before its device has been seen).
+  virtual std::optional<tezos::PublicKey> public_key() const = 0;
   // Signs the payload (magic byte included); `digest` is BLAKE2b-256(payload), computed once by the caller.
   virtual Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) = 0;
   // "soft" or "ledger".

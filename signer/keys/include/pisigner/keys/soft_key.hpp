@@ -19,7 +19,7 @@ class SoftKey final : public Key {
   explicit SoftKey(crypto::SecretKey secret);
 
   const tezos::PublicKeyHash& pkh() const override { return pkh_; }
-  const tezos::PublicKey& public_key() const override { return pk_; }
+  std::optional<tezos::PublicKey> public_key() const override { return pk_; }
   Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) override;
   std::string backend() const override { return "soft"; }
 

@@ -1,0 +1,150 @@
+#include "ledger_keys.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "pisigner/crypto/hd.hpp"
+#include "pisigner/ledger/hid_device.hpp"
+#include "pisigner/ledger/hid_transport.hpp"
+#include "pisigner/ledger/tcp_transport.hpp"
+
+namespace pisigner::daemon {
+
+namespace {
+
+ledger::TransportFactory factory_for(const std::string& spec, Clock& clock) {
+  if (spec.rfind("tcp://", 0) == 0) {
+    return [spec, &clock]() -> Result<std::unique_ptr<ledger::Transport>, ledger::TransportError> {
+      auto t = ledger::TcpTransport::connect(spec, std::chrono::milliseconds(1000), clock);
+      if (!t) return fail(t.error());
+      return std::unique_ptr<ledger::Transport>(std::move(t).value());
+    };
+  }
+  // "hid": the first Ledger found; anything else: the Ledger with that USB serial number.
+  return [spec]() -> Result<std::unique_ptr<ledger::Transport>, ledger::TransportError> {
+    std::string path;
+    if (spec != "hid") {
+      for (const auto& d : ledger::enumerate_ledgers()) {
+        if (d.serial == spec) path = d.path;
+      }
+      if (path.empty()) return fail(ledger::TransportError{ledger::TransportErrc::Disconnected, "no Ledger with serial " + spec});
+    }
+    return ledger::open_hid_transport(path);
+  };
+}
+
+}  // namespace
+
+health::ProbeResult judge(const ledger::DeviceState& st, const keys::LedgerKey& key) {
+  using health::State;
+  if (!st.present) return {State::Failing, "no Ledger: " + (st.last_error.empty() ? "not connected" : st.last_error)};
+  if (!st.responsive) return {State::Failing, "Ledger not answering: " + st.last_error};
+  if (!st.unlocked) return {State::Failing, "Ledger is locked: unlock it with the PIN"};
+  if (!st.app_open) return {State::Failing, "Tezos Baking app is not open on the Ledger"};
+  if (!st.identity_ok) return {State::Failing, st.last_error.empty() ? "wrong Ledger" : st.last_error};
+  if (!st.authorized_ok) {
+    return {State::Failing, "the baking key is not authorized on the device (run: pisignerctl ledger authorize " +
+                                key.pkh().to_b58() + ")"};
+  }
+  return {State::Ok, "Tezos Baking " + (st.app_version ? st.app_version->to_string() : std::string("?")) + " on " +
+                         st.transport + ", key " + key.pkh().to_b58() + " authorized"};
+}
+
+LedgerRuntime::LedgerRuntime(Clock& clock, health::Health& health, metrics::Registry& metrics)
+    : clock_(clock), health_(health), metrics_(metrics) {
+  metrics_.declare_gauge("pisigner_ledger_up", "1 when the Ledger is connected, unlocked, in the baking app and verified.",
+                         [this] {
+                           std::vector<std::pair<metrics::Labels, double>> out;
+                           for (const auto& d : devices_) out.push_back({{{"device", d->spec}}, d->worker->state().healthy() ? 1.0 : 0.0});
+                           return out;
+                         });
+  metrics_.declare_gauge("pisigner_ledger_reconnects", "Successful Ledger reconnections since start.", [this] {
+    std::vector<std::pair<metrics::Labels, double>> out;
+    for (const auto& d : devices_) out.push_back({{{"device", d->spec}}, static_cast<double>(d->worker->state().reconnects)});
+    return out;
+  });
+  metrics_.declare_gauge("pisigner_ledger_apdu_seconds_avg", "Mean APDU round trip.", [this] {
+    std::vector<std::pair<metrics::Labels, double>> out;
+    for (const auto& d : devices_) {
+      auto st = d->worker->state().apdu_latency;
+      double avg = st.count ? std::chrono::duration<double>(st.total).count() / static_cast<double>(st.count) : 0.0;
+      out.push_back({{{"device", d->spec}}, avg});
+    }
+    return out;
+  });
+  metrics_.declare_gauge("pisigner_ledger_apdu_seconds_max", "Slowest APDU round trip.", [this] {
+    std::vector<std::pair<metrics::Labels, double>> out;
+    for (const auto& d : devices_) {
+      out.push_back({{{"device", d->spec}}, std::chrono::duration<double>(d->worker->state().apdu_latency.max).count()});
+    }
+    return out;
+  });
+  metrics_.declare_counter("pisigner_ledger_refusals_total", "Signatures the device refused.");
+}
+
+LedgerRuntime::~LedgerRuntime() { stop(); }
+
+Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const config::Config& cfg,
+                                                                       const config::KeyConfig& k) {
+  const std::string where = cfg.source + ":" + std::to_string(k.line) + ": [[key]]";
+  auto curve = keys::parse_ledger_curve(k.curve);
+  auto path = crypto::parse_path(k.path);
+  auto pkh = tezos::PublicKeyHash::parse(k.pkh);
+  if (!curve || !path || !pkh) return fail(Error{where + ": invalid ledger key settings"});  // config validated them
+  if (keys::tezos_curve(*curve) != pkh->curve) {
+    return fail(Error{where + ": pkh " + k.pkh + " does not match curve " + k.curve});
+  }
+  Device* dev = nullptr;
+  for (auto& d : devices_) {
+    if (d->spec == k.device) dev = d.get();
+  }
+  if (!dev) {
+    ledger::DeviceWorkerConfig wc;
+    wc.curve = *curve;
+    wc.path = *path;
+    wc.identity_check = keys::LedgerKey::identity_rule(*curve, *path, *pkh);
+    wc.timeouts.apdu = k.timeout;
+    auto d = std::make_unique<Device>();
+    d->spec = k.device;
+    d->worker = std::make_shared<ledger::DeviceWorker>(wc, factory_for(k.device, clock_), clock_);
+    dev = d.get();
+    devices_.push_back(std::move(d));
+  }
+  auto key = std::make_unique<keys::LedgerKey>(dev->worker, *curve, *path, *pkh, k.timeout);
+  dev->keys.push_back(key.get());
+
+  const std::string check = "ledger " + pkh->to_b58();
+  auto* key_ptr = key.get();
+  auto worker = dev->worker;
+  const auto probe_timeout = std::min(k.timeout, std::chrono::milliseconds(2000));
+  health_.add(check, true, [worker, key_ptr, probe_timeout] {
+    (void)worker->refresh(probe_timeout);  // the outcome lands in state()
+    return judge(worker->state(), *key_ptr);
+  });
+  health_.skip_when_busy(check);
+  key->on_success([this, check, worker, key_ptr] { health_.report(check, judge(worker->state(), *key_ptr)); });
+  return key;
+}
+
+LedgerRuntime::Device* LedgerRuntime::find_device(const std::string& pkh) {
+  for (auto& d : devices_) {
+    for (auto* k : d->keys) {
+      if (k->pkh().to_b58() == pkh) return d.get();
+    }
+  }
+  return nullptr;
+}
+
+void LedgerRuntime::start() {
+  bool any_hid = false;
+  for (const auto& d : devices_) any_hid = any_hid || d->spec.rfind("tcp://", 0) != 0;
+  if (!any_hid) return;
+  hotplug_ = ledger::start_hotplug([this](ledger::HotplugEvent e) {
+    for (auto& d : devices_) {
+      if (d->spec.rfind("tcp://", 0) != 0) d->worker->on_hotplug(e);
+    }
+  });
+}
+
+void LedgerRuntime::stop() { hotplug_.reset(); }
+
+}  // namespace pisigner::daemon

@@ -1,0 +1,55 @@
+// A key held by a Ledger running the Tezos Baking app. All APDUs go through the device's single
+// worker; a sign waits at most `timeout` and a hung device fails the request, never the daemon.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "pisigner/keys/key.hpp"
+#include "pisigner/ledger/device_worker.hpp"
+
+namespace pisigner::keys {
+
+class LedgerKey final : public Key {
+ public:
+  // `pkh` is the configured address; the worker refuses a device whose key does not hash to it.
+  LedgerKey(std::shared_ptr<ledger::DeviceWorker> worker, ledger::DerivationType curve, ledger::Path path,
+            tezos::PublicKeyHash pkh, std::chrono::milliseconds timeout);
+
+  const tezos::PublicKeyHash& pkh() const override { return pkh_; }
+  // Learned from the device once it has passed the identity check.
+  std::optional<tezos::PublicKey> public_key() const override;
+  // Device refusals (watermark, not a baking message, not authorized) are Refused; absent, locked,
+  // wrong app, hung are Unavailable. The returned signature is verified against the device's key.
+  Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) override;
+  std::string backend() const override { return "ledger"; }
+
+  // Called after each successful device signature (a signature is proof the device is alive).
+  void on_success(std::function<void()> fn) { on_success_ = std::move(fn); }
+  ledger::DeviceWorker& worker() { return *worker_; }
+  ledger::DerivationType curve() const { return curve_; }
+  const ledger::Path& path() const { return path_; }
+
+  // The identity rule for the worker: the key at the path must hash to `pkh`.
+  static std::function<std::optional<std::string>(const Bytes&)> identity_rule(ledger::DerivationType curve,
+                                                                              const ledger::Path& path,
+                                                                              const tezos::PublicKeyHash& pkh);
+
+ private:
+  std::shared_ptr<ledger::DeviceWorker> worker_;
+  const ledger::DerivationType curve_;
+  const ledger::Path path_;
+  const tezos::PublicKeyHash pkh_;
+  const std::chrono::milliseconds timeout_;
+  std::function<void()> on_success_;
+  mutable std::mutex mu_;
+  mutable std::optional<tezos::PublicKey> pk_;  // guarded by mu_; set once, never changes
+};
+
+// Maps a config curve name to the device's derivation type.
+Result<ledger::DerivationType, KeyError> parse_ledger_curve(const std::string& name);
+crypto::Curve tezos_curve(ledger::DerivationType d);
+
+}  // namespace pisigner::keys

@@ -1,0 +1,210 @@
+// End to end with a Ledger key: the real pisignerd + the real pisigner-vledger (the virtual Ledger),
+// faults injected through the vledger's control socket.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "pisigner/tezos/keys.hpp"
+#include "support/daemon.hpp"
+
+using namespace pisigner::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kPath = "m/44'/1729'/0'/0'";
+constexpr const char* kZebraTz1 = "tz1dyX3B1CFYa2DfdFLyPtiJCfQRUgPVME6E";  // Ledger test seed "zebra" x24
+const std::string kKeyPath = std::string("/keys/") + kZebraTz1;
+
+class Vledger {
+ public:
+  explicit Vledger(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{PISIGNER_VLEDGER_PATH, "--apdu-port", "0", "--control-port", "0", "--print-ready",
+                                  "--authorize", kPath, "--curve", "ed25519"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc_ = std::make_unique<Process>(argv);
+    auto line = proc_->wait_line("READY ", 10s);
+    if (!line) throw std::runtime_error("pisigner-vledger did not start");
+    apdu_ = std::stoi(line->substr(line->find("apdu=") + 5));
+    control_ = std::stoi(line->substr(line->find("control=") + 8));
+  }
+  int apdu_port() const { return apdu_; }
+  void ctl(const std::string& cmd, const std::string& arg = "") {
+    std::vector<std::string> argv{PISIGNER_VLEDGER_PATH, "ctl", "--control-port", std::to_string(control_), cmd};
+    if (!arg.empty()) argv.push_back(arg);
+    auto [rc, out] = run_command(argv);
+    ASSERT_EQ(rc, 0) << out;
+  }
+
+ private:
+  std::unique_ptr<Process> proc_;
+  int apdu_ = 0, control_ = 0;
+};
+
+std::string ledger_config(const std::filesystem::path& dir, int apdu_port, const char* pkh = kZebraTz1) {
+  return "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n"
+         "[store]\npath = \"" + (dir / "store").string() + "\"\n"
+         "[health]\ninterval_ms = 200\nmax_age_ms = 1500\n"
+         "[[key]]\nbackend = \"ledger\"\ndevice = \"tcp://127.0.0.1:" + std::to_string(apdu_port) + "\"\n"
+         "path = \"" + kPath + "\"\ncurve = \"ed25519\"\npkh = \"" + pkh + "\"\ntimeout_ms = 1000\n";
+}
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+// Polls /authorized until it answers `status`, returns how long that took (or max on timeout).
+std::chrono::milliseconds until_authorized(HttpClient& c, int status, std::chrono::milliseconds limit = 5s) {
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < limit) {
+    if (c.get("/authorized").status == status) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::chrono::milliseconds::max();
+}
+
+bool verifies(HttpClient& c, const std::string& payload_hex, const std::string& sig_b58) {
+  auto pk = pisigner::tezos::PublicKey::parse(json::parse(c.get(kKeyPath).body)["public_key"].get<std::string>());
+  auto sig = pisigner::tezos::Signature::parse(sig_b58);
+  auto bytes = pisigner::from_hex(payload_hex);
+  return pk && sig && bytes && pisigner::tezos::verify(*pk, *bytes, *sig);
+}
+
+}  // namespace
+
+TEST(LedgerE2E, SignsBakingMessagesWithTheDevice) {
+  Vledger v;
+  TempDir dir("ledger-sign");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s) << c.get("/authorized").body;
+  for (const auto& payload : {block_hex(5, 0), preattestation_hex(5, 0), attestation_hex(5, 0)}) {
+    auto r = c.post(kKeyPath, quoted(payload));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_TRUE(verifies(c, payload, json::parse(r.body)["signature"])) << payload.substr(0, 2);
+  }
+  // The daemon's store refuses first; the device would too.
+  auto lower = c.post(kKeyPath, quoted(attestation_hex(4, 0)));
+  EXPECT_EQ(lower.status, 500);
+  EXPECT_NE(lower.body.find("below high watermark"), std::string::npos);
+}
+
+TEST(LedgerE2E, LockedDeviceFailsFastTurnsRedAndRecovers) {
+  Vledger v;
+  TempDir dir("ledger-lock");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  v.ctl("locked", "on");
+  auto start = std::chrono::steady_clock::now();
+  auto r = c.post(kKeyPath, quoted(attestation_hex(10, 0)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  EXPECT_NE(r.status, 200);
+  EXPECT_LT(until_authorized(c, 503, 2s), 1000ms);
+  EXPECT_NE(c.get("/authorized").body.find("locked"), std::string::npos) << c.get("/authorized").body;
+  v.ctl("locked", "off");
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(11, 0))).status, 200);
+}
+
+TEST(LedgerE2E, ClosedAppIsReportedAndRecovers) {
+  Vledger v;
+  TempDir dir("ledger-app");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  v.ctl("app_closed", "on");
+  EXPECT_NE(c.post(kKeyPath, quoted(attestation_hex(10, 0))).status, 200);
+  EXPECT_LT(until_authorized(c, 503, 2s), 1000ms);
+  EXPECT_NE(c.get("/authorized").body.find("app is not open"), std::string::npos) << c.get("/authorized").body;
+  v.ctl("app_closed", "off");
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(11, 0))).status, 200);
+}
+
+TEST(LedgerE2E, HungDeviceFailsWithinTimeoutAndHealthStillAnswers) {
+  Vledger v;
+  TempDir dir("ledger-hang");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  v.ctl("hang", "on");
+  std::thread signer([&] {
+    auto c2 = d.client();
+    auto start = std::chrono::steady_clock::now();
+    auto r = c2.post(kKeyPath, quoted(attestation_hex(20, 0)));
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2000ms);  // timeout_ms = 1000
+  });
+  std::this_thread::sleep_for(100ms);
+  // While the sign waits on the hung device, /authorized answers from its snapshot.
+  for (int i = 0; i < 20; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = c.get("/authorized");
+    EXPECT_NE(r.status, 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+    std::this_thread::sleep_for(20ms);
+  }
+  signer.join();
+  EXPECT_LT(until_authorized(c, 503, 2s), 1000ms);
+  v.ctl("hang", "off");
+  ASSERT_LT(until_authorized(c, 200), 8s) << c.get("/authorized").body;
+  // Same payload again after the failure: byte-identical, so it may be signed now.
+  EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(20, 0))).status, 200);
+}
+
+TEST(LedgerE2E, UnplugAndReplugRecoverWithoutRestart) {
+  Vledger v;
+  TempDir dir("ledger-unplug");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  v.ctl("disconnect");
+  EXPECT_NE(c.post(kKeyPath, quoted(attestation_hex(30, 0))).status, 200);
+  EXPECT_LT(until_authorized(c, 503, 2s), 1000ms);
+  v.ctl("reconnect");
+  auto took = until_authorized(c, 200, 8s);
+  EXPECT_LT(took, 2000ms) << "replug to /authorized 200";
+  EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(31, 0))).status, 200);
+  EXPECT_TRUE(d.process().running());
+}
+
+TEST(LedgerE2E, WrongDeviceIsRefused) {
+  // Same path, another seed: its key is not the configured tz1.
+  Vledger v({"--mnemonic", "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"});
+  TempDir dir("ledger-wrong");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  std::this_thread::sleep_for(1s);
+  auto a = c.get("/authorized");
+  EXPECT_EQ(a.status, 503);
+  EXPECT_NE(a.body.find("wrong Ledger"), std::string::npos) << a.body;
+  EXPECT_NE(c.post(kKeyPath, quoted(attestation_hex(5, 0))).status, 200);
+  EXPECT_NE(d.log().find("wrong Ledger"), std::string::npos);
+}
+
+TEST(LedgerE2E, PisignerctlLedgerGoesThroughTheDaemon) {
+  Vledger v;
+  TempDir dir("ledger-ctl");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  ASSERT_NE(d.admin_port(), 0);
+  const std::string admin = "http://127.0.0.1:" + std::to_string(d.admin_port());
+  auto [rc, out] = run_command({pisignerctl_path(), "ledger", "--admin-url", admin, "info"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("Tezos Baking 2.5.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("m/44'/1729'/0'/0'"), std::string::npos) << out;
+  // Deauthorize: the device then refuses to bake and health says why; authorize brings it back.
+  auto [rc2, out2] = run_command({pisignerctl_path(), "ledger", "--admin-url", admin, "deauthorize", "--pkh", kZebraTz1});
+  EXPECT_EQ(rc2, 0) << out2;
+  EXPECT_LT(until_authorized(c, 503, 3s), 2000ms);
+  EXPECT_NE(c.get("/authorized").body.find("not authorized"), std::string::npos);
+  auto [rc3, out3] = run_command({pisignerctl_path(), "ledger", "--admin-url", admin, "authorize", "--pkh", kZebraTz1});
+  EXPECT_EQ(rc3, 0) << out3;
+  EXPECT_LT(until_authorized(c, 200, 3s), 2000ms);
+  // The admin API is not on the public listener.
+  EXPECT_EQ(c.get("/ledger").status, 404);
+}
