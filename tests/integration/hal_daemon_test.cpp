@@ -181,7 +181,7 @@ TEST(HalDaemon, WiredLossActivatesLteVisibleInStatusAndMetricsWhileAuthorizedSta
   Daemon d(dir.path(), basic_config(dir.path(), uplink));
   auto c = d.client();
   ASSERT_TRUE(eventually([&] { return get_json(c, "/status")["uplink"].value("wired_ok", false); })) << d.log();
-  EXPECT_EQ(check_state(c, "uplink"), "ok");
+  EXPECT_TRUE(eventually([&] { return check_state(c, "uplink") == "ok"; })) << c.get("/authorized").body;
   EXPECT_EQ(metric(c, "pisigner_uplink_active{uplink=\"wired\"}"), 1);
 
   nm.set_wired_connectivity(false);
