@@ -89,7 +89,12 @@ Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vec
   {
     std::ofstream f(config);
     // Defaults everywhere else (io/sign threads, health interval, log level info): what a baker runs.
-    f << "[server]\nlisten = [\"127.0.0.1:0\"]\n[store]\npath = \"" << (dir / "store").string() << "\"\n";
+    // For experiments: PISIGNER_BENCH_SERVER_TOML adds lines to [server] (e.g. "io_threads = 1"),
+    // PISIGNER_BENCH_EXTRA_TOML adds tables (e.g. "[log]\nlevel = \"warn\"").
+    const char* server_extra = std::getenv("PISIGNER_BENCH_SERVER_TOML");
+    const char* extra = std::getenv("PISIGNER_BENCH_EXTRA_TOML");
+    f << "[server]\nlisten = [\"127.0.0.1:0\"]\n" << (server_extra ? server_extra : "") << "\n[store]\npath = \""
+      << (dir / "store").string() << "\"\n" << (extra ? extra : "") << "\n";
     for (const auto& k : keys) f << "\n[[key]]\nbackend = \"soft\"\nsecret_key = \"" << k.secret_uri << "\"\n";
     if (!f) throw std::runtime_error("cannot write " + config.string());
   }
