@@ -91,38 +91,35 @@ TEST(LedgerE2E, SignsBakingMessagesWithTheDevice) {
   EXPECT_NE(lower.body.find("below high watermark"), std::string::npos);
 }
 
-TEST(LedgerE2E, LockedDeviceFailsFastTurnsRedAndRecovers) {
+// A device state that makes every APDU fail at once: the sign fails fast, /authorized turns red
+// within a second naming the cause, and clearing the fault recovers without a restart.
+struct DeviceFault {
+  const char* control;   // vledger control command
+  const char* reported;  // what /authorized must say
+};
+
+class LedgerFault : public ::testing::TestWithParam<DeviceFault> {};
+
+TEST_P(LedgerFault, FailsFastTurnsRedAndRecovers) {
   Vledger v;
-  TempDir dir("ledger-lock");
+  TempDir dir(std::string("ledger-") + GetParam().control);
   Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
   auto c = d.client();
   ASSERT_LT(until_authorized(c, 200), 5s);
-  v.ctl("locked", "on");
+  v.ctl(GetParam().control, "on");
   auto start = std::chrono::steady_clock::now();
-  auto r = c.post(kKeyPath, quoted(attestation_hex(10, 0)));
+  EXPECT_NE(c.post(kKeyPath, quoted(attestation_hex(10, 0))).status, 200);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
-  EXPECT_NE(r.status, 200);
   EXPECT_LT(until_authorized(c, 503, 2s), 1000ms);
-  EXPECT_NE(c.get("/authorized").body.find("locked"), std::string::npos) << c.get("/authorized").body;
-  v.ctl("locked", "off");
+  EXPECT_NE(c.get("/authorized").body.find(GetParam().reported), std::string::npos) << c.get("/authorized").body;
+  v.ctl(GetParam().control, "off");
   ASSERT_LT(until_authorized(c, 200), 5s);
   EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(11, 0))).status, 200);
 }
 
-TEST(LedgerE2E, ClosedAppIsReportedAndRecovers) {
-  Vledger v;
-  TempDir dir("ledger-app");
-  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
-  auto c = d.client();
-  ASSERT_LT(until_authorized(c, 200), 5s);
-  v.ctl("app_closed", "on");
-  EXPECT_NE(c.post(kKeyPath, quoted(attestation_hex(10, 0))).status, 200);
-  EXPECT_LT(until_authorized(c, 503, 2s), 1000ms);
-  EXPECT_NE(c.get("/authorized").body.find("app is not open"), std::string::npos) << c.get("/authorized").body;
-  v.ctl("app_closed", "off");
-  ASSERT_LT(until_authorized(c, 200), 5s);
-  EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(11, 0))).status, 200);
-}
+INSTANTIATE_TEST_SUITE_P(LedgerE2E, LedgerFault,
+                         ::testing::Values(DeviceFault{"locked", "locked"}, DeviceFault{"app_closed", "app is not open"}),
+                         [](const auto& info) { return std::string(info.param.control); });
 
 TEST(LedgerE2E, HungDeviceFailsWithinTimeoutAndHealthStillAnswers) {
   Vledger v;
