@@ -126,7 +126,7 @@ void print_uplink(std::ostream& out, const json& status, bool detailed) {
   }
   const json check = u.value("check", json::object());
   row(out, "active uplink", field(u, "mode") + " (" + field(check, "state") + ": " + field(check, "detail") + ")");
-  if (!detailed) return;
+  if (!detailed || !u.contains("mode")) return;  // no mode: the monitor is not running (detail says why)
   row(out, "wired ok", field(u, "wired_ok"));
   row(out, "LTE active", field(u, "lte_active"));
   row(out, "connectivity", field(u, "connectivity"));
