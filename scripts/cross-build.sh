@@ -53,13 +53,17 @@ case "${1:-}" in
 esac
 [ $DEPS = 0 ] || deps
 
-# Benchmarks are host-only; the arm64 build is the shipped programs plus the unit tests.
-TARGETS=(pisignerd pisignerctl pisigner-vledger)
+# Benchmarks are host-only; the arm64 build is the shipped programs, their man pages (for cpack)
+# and the unit tests. `cd build-arm64 && cpack -G DEB` then gives pisigner_<v>_arm64.deb.
+TARGETS=(pisignerd pisignerctl pisigner-vledger pisigner_packaging_docs)
+hook=()
+grep -q 'add_subdirectory(packaging)' "$ROOT/CMakeLists.txt" ||
+  hook=(-DCMAKE_PROJECT_INCLUDE="$ROOT/packaging/project-hook.cmake")
 start=$(date +%s)
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchain/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" \
-  -DPISIGNER_BUILD_BENCH=OFF "$@" >/dev/null
+  -DPISIGNER_BUILD_BENCH=OFF "${hook[@]}" "$@" >/dev/null
 # Every unit-test executable is a target in tests/ or ledger/emulator/tests; build them by name
 # so nothing else (benchmarks, integration helpers of the host) gets compiled.
 mapfile -t TEST_TARGETS < <(cmake --build "$BUILD_DIR" --target help | awk -F: '/_test: phony|_tests: phony/{print $1}')

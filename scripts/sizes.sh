@@ -15,7 +15,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
-find_bin() { find "$1" -name "$2" -type f -perm -u+x -not -path '*/CMakeFiles/*' | head -1; }
+find_bin() { [ -d "$1" ] || return 0; find "$1" -name "$2" -type f -perm -u+x -not -path '*/CMakeFiles/*' | head -1; }
 
 echo "== stripped arm64 sizes ($ARM)"
 for b in pisignerd pisignerctl pisigner-vledger; do
