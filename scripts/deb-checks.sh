@@ -49,8 +49,11 @@ runuser -u pisigner -- pisignerctl hwm --store "$STORE" set --kind attestation -
 runuser -u pisigner -- pisignerctl hwm --store "$STORE" set --kind block --chain NetXdQprcVkpaWU \
   --pkh "$PKH" --level 4243 --round 0 -y >/dev/null
 ls "$STORE"/hwm.sqlite >/dev/null || fail "no hwm.sqlite"
+# As pisigner, and before hashing: a reader may leave -wal/-shm files, and root-owned ones would
+# lock the daemon out of its own store.
+show() { runuser -u pisigner -- pisignerctl hwm --store "$STORE" show --json; }
+before_show=$(show)
 before_sum=$(cd "$STORE" && sha256sum hwm.sqlite*)
-before_show=$(pisignerctl hwm --store "$STORE" show --json)
 echo "$before_show" | grep -q '"level": 4242' || fail "store content: $before_show"
 sed -i 's/^level = "info"/level = "debug"/' "$CONF"
 
@@ -59,7 +62,7 @@ apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confol
   { cat /tmp/apt.log; fail "upgrade"; }
 [ "$(dpkg-query -W -f='${Version}' pisigner)" = "$NEW" ] || fail "upgraded version"
 [ "$(cd "$STORE" && sha256sum hwm.sqlite*)" = "$before_sum" ] || fail "hwm.sqlite changed by the upgrade"
-[ "$(pisignerctl hwm --store "$STORE" show --json)" = "$before_show" ] || fail "records changed by the upgrade"
+[ "$(show)" = "$before_show" ] || fail "records changed by the upgrade"
 ok "store byte-identical, same records"
 grep -q '^level = "debug"' "$CONF" || fail "the conffile edit was lost"
 [ "$(stat -c '%U:%G %a' "$CONF")" = "root:pisigner 640" ] || fail "conffile owner/mode after upgrade"
