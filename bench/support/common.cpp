@@ -93,7 +93,8 @@ Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vec
     // PISIGNER_BENCH_EXTRA_TOML adds tables (e.g. "[log]\nlevel = \"warn\"").
     const char* server_extra = std::getenv("PISIGNER_BENCH_SERVER_TOML");
     const char* extra = std::getenv("PISIGNER_BENCH_EXTRA_TOML");
-    f << "[server]\nlisten = [\"127.0.0.1:0\"]\n" << (server_extra ? server_extra : "") << "\n[store]\npath = \""
+    // Ephemeral ports for the admin API too: the throughput benchmark runs two daemons at once.
+    f << "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n" << (server_extra ? server_extra : "") << "\n[store]\npath = \""
       << (dir / "store").string() << "\"\n" << (extra ? extra : "") << "\n";
     for (const auto& k : keys) f << "\n[[key]]\nbackend = \"soft\"\nsecret_key = \"" << k.secret_uri << "\"\n";
     if (!f) throw std::runtime_error("cannot write " + config.string());
@@ -101,7 +102,14 @@ Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vec
   Running r;
   r.child = std::make_unique<Child>(std::vector<std::string>{bin.pisignerd, "-c", config.string(), "--print-ports"},
                                     (dir / "pisignerd.log").string());
-  r.port = r.child->wait_port(std::chrono::seconds(30));
+  try {
+    r.port = r.child->wait_port(std::chrono::seconds(30));
+  } catch (const std::runtime_error& e) {
+    std::ifstream log(dir / "pisignerd.log");
+    std::stringstream text;
+    text << log.rdbuf();
+    throw std::runtime_error(std::string(e.what()) + "\n" + text.str());
+  }
   return r;
 }
 
