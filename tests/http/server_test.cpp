@@ -148,10 +148,6 @@ class Client {
 };
 
 std::string sign_target(const keys::Key& k) { return "/keys/" + k.pkh().to_b58(); }
-// Key::public_key() returns the key or, for backends that learn it late, an optional.
-const tezos::PublicKey& pk_of(const tezos::PublicKey& pk) { return pk; }
-tezos::PublicKey pk_of(const std::optional<tezos::PublicKey>& pk) { return pk.value(); }
-
 std::string signature_of(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
   return j.is_object() && j.contains("signature") && j["signature"].is_string() ? j["signature"].get<std::string>() : "";
