@@ -94,6 +94,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   if (!loaded) return fail(loaded.error());
   p->keys = std::move(loaded->registry);
   p->key_runtime = std::move(loaded->runtime);
+  if (auto* ledgers = dynamic_cast<LedgerRuntime*>(p->key_runtime.get())) ledgers->attach_store(*p->store);
 
   p->signer = std::make_unique<core::Signer>(p->keys, p->policy, p->auth, *p->watermarks, p->metrics, clock);
   p->health->set_busy([s = p->signer.get()] { return s->in_flight() > 0; });

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "key_loader.hpp"
+#include "pisigner/hwm/store.hpp"
 #include "pisigner/keys/ledger_key.hpp"
 #include "pisigner/ledger/hotplug.hpp"
 
@@ -20,6 +21,8 @@ class LedgerRuntime final : public KeyRuntime {
 
   // Builds the key (and its device's worker on first use). Errors name the [[key]] table.
   Result<std::unique_ptr<keys::LedgerKey>, Error> add_key(const config::Config& cfg, const config::KeyConfig& k);
+  // Adds, per key, the information check comparing the device's watermark with the store's.
+  void attach_store(hwm::Store& store);
   // Starts hot-plug watching for HID devices.
   void start();
   void stop() override;

@@ -85,6 +85,16 @@ TEST(LedgerE2E, SignsBakingMessagesWithTheDevice) {
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_TRUE(verifies(c, payload, json::parse(r.body)["signature"])) << payload.substr(0, 2);
   }
+  // The device watermark check is information: consistent after these signatures.
+  auto authz = json::parse(c.get("/authorized").body);
+  bool seen = false;
+  for (const auto& ch : authz["checks"]) {
+    if (ch["name"] == std::string("ledger_hwm ") + kZebraTz1) {
+      seen = true;
+      EXPECT_FALSE(ch["required"].get<bool>());
+    }
+  }
+  EXPECT_TRUE(seen) << authz.dump();
   // The daemon's store refuses first; the device would too.
   auto lower = c.post(kKeyPath, quoted(attestation_hex(4, 0)));
   EXPECT_EQ(lower.status, 500);
@@ -204,4 +214,25 @@ TEST(LedgerE2E, PisignerctlLedgerGoesThroughTheDaemon) {
   EXPECT_LT(until_authorized(c, 200, 3s), 2000ms);
   // The admin API is not on the public listener.
   EXPECT_EQ(c.get("/ledger").status, 404);
+}
+
+TEST(LedgerE2E, DeviceWatermarkAheadOfTheStoreIsReportedAndRefusalsCounted) {
+  Vledger v({"--hwm", "1000"});
+  TempDir dir("ledger-hwm-ahead");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  auto r = c.post(kKeyPath, quoted(attestation_hex(5, 0)));
+  EXPECT_EQ(r.status, 500) << r.body;  // the device refuses: final, not a failover case
+  EXPECT_NE(r.body.find("Ledger refused"), std::string::npos) << r.body;
+  EXPECT_NE(c.get("/metrics").body.find("pisigner_ledger_refusals_total{device="), std::string::npos);
+  std::string detail;
+  for (int i = 0; i < 50 && detail.find("above the store") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    for (const auto& ch : json::parse(c.get("/authorized").body)["checks"]) {
+      if (ch["name"] == std::string("ledger_hwm ") + kZebraTz1) detail = ch["detail"].get<std::string>();
+    }
+  }
+  EXPECT_NE(detail.find("device main level 1000 is above the store's 5"), std::string::npos) << detail << c.get("/authorized").body;
+  EXPECT_EQ(c.get("/authorized").status, 200);  // information only
 }

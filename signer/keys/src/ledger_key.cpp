@@ -57,6 +57,7 @@ Result<tezos::Signature, KeyError> LedgerKey::sign(ByteView payload, const crypt
       case DeviceErrc::NotAuthorized:
       case DeviceErrc::Rejected:
       case DeviceErrc::WrongLength:
+        if (on_refused_) on_refused_();
         return fail(KeyError{KeyError::Code::Refused, "Ledger refused: " + e.message});
       default:
         return fail(KeyError{KeyError::Code::Unavailable, "Ledger unavailable: " + e.message});

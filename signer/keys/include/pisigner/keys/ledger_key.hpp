@@ -28,6 +28,8 @@ class LedgerKey final : public Key {
 
   // Called after each successful device signature (a signature is proof the device is alive).
   void on_success(std::function<void()> fn) { on_success_ = std::move(fn); }
+  // Called when the device refuses a signature (its watermark, not a baking message, not authorized).
+  void on_refused(std::function<void()> fn) { on_refused_ = std::move(fn); }
   ledger::DeviceWorker& worker() { return *worker_; }
   ledger::DerivationType curve() const { return curve_; }
   const ledger::Path& path() const { return path_; }
@@ -44,6 +46,7 @@ class LedgerKey final : public Key {
   const tezos::PublicKeyHash pkh_;
   const std::chrono::milliseconds timeout_;
   std::function<void()> on_success_;
+  std::function<void()> on_refused_;
   mutable std::mutex mu_;
   mutable std::optional<tezos::PublicKey> pk_;  // guarded by mu_; set once, never changes
 };
