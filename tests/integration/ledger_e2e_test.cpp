@@ -229,7 +229,8 @@ TEST(LedgerE2E, DeviceWatermarkAheadOfTheStoreIsReportedAndRefusalsCounted) {
   std::string detail;
   for (int i = 0; i < 50 && detail.find("above the store") == std::string::npos; ++i) {
     std::this_thread::sleep_for(50ms);
-    for (const auto& ch : json::parse(c.get("/authorized").body)["checks"]) {
+    const json authz = json::parse(c.get("/authorized").body);
+    for (const auto& ch : authz["checks"]) {
       if (ch["name"] == std::string("ledger_hwm ") + kZebraTz1) detail = ch["detail"].get<std::string>();
     }
   }
