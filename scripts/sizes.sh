@@ -47,6 +47,7 @@ measure() {  # measure LABEL PISIGNERD [EMULATOR]
   cat > "$dir/pisigner.toml" <<TOML
 [server]
 listen = ["127.0.0.1:0"]
+admin_listen = ["127.0.0.1:0"]
 [store]
 path = "$dir/store"
 [log]

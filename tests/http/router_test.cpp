@@ -364,16 +364,18 @@ TEST(Router, MetricsExposeSignAndHttpCounters) {
   EXPECT_NE(m.body.find("# TYPE pisigner_sign_duration_seconds histogram\n"), std::string::npos);
 }
 
-TEST(Router, UnknownRoutesAre404AndOnlySignMayBlock) {
+TEST(Router, UnknownRoutesAre404AndSoftKeySignsRunInline) {
   RouterHarness rh;
   for (const char* t : {"/", "/keys", "/metricsx", "/authorized/extra"}) {
     auto r = rh.get(t);
     EXPECT_EQ(r.status, 404) << t;
     EXPECT_EQ(r.body, "") << t;
   }
-  EXPECT_TRUE(Router::may_block(Request{"POST", keys_path(), "", ""}));
-  EXPECT_FALSE(Router::may_block(Request{"GET", keys_path(), "", ""}));
-  EXPECT_FALSE(Router::may_block(Request{"GET", "/authorized", "", ""}));
+  // Only device-backed keys leave the I/O thread; a soft key signs inline, health never blocks.
+  EXPECT_FALSE(rh.router.blocking(Request{"POST", keys_path(), "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"GET", keys_path(), "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"GET", "/authorized", "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"POST", "/keys/not-a-pkh", "", ""}));
 }
 
 }  // namespace

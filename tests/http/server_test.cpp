@@ -242,6 +242,7 @@ TEST(Server, FiftyConcurrentConnectionsEachSign) {
 TEST(Server, AuthorizedAnswersWhileASignIsBlocked) {
   Stack s;
   s.key->set_delay(2000ms);
+  s.key->set_backend("ledger");  // a device-backed key: its signs run off the I/O thread
   auto slow = std::async(std::launch::async, [&] {
     Client c(s.port);
     beast::error_code ec;

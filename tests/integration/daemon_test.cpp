@@ -69,7 +69,7 @@ TEST(Daemon, EnforcesWatermarksAndAnswersRetriesIdempotently) {
   auto other = c.post(kKeyPath, quoted(attestation_hex(100, 0, 1)));
   EXPECT_EQ(other.status, 500);
   EXPECT_EQ(other.body,
-            R"([{"id":"failure","kind":"temporary","msg":"attestation level 100 and round 0 already signed with different data"}])");
+            R"([{"kind":"temporary","id":"failure","msg":"attestation level 100 and round 0 already signed with different data"}])");
   auto lower = c.post(kKeyPath, quoted(attestation_hex(99, 5)));
   EXPECT_EQ(lower.status, 500);
   EXPECT_NE(lower.body.find("attestation level 99 below high watermark 100"), std::string::npos);

@@ -174,7 +174,7 @@ class SdNotify : public ::testing::Test {
   fs::path write_config(bool with_key) {
     fs::path p = dir.path / "pisigner.toml";
     std::ofstream f(p);
-    f << "[server]\nlisten = [\"127.0.0.1:0\"]\n[store]\npath = \"" << (dir.path / "store").string() << "\"\n";
+    f << "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n[store]\npath = \"" << (dir.path / "store").string() << "\"\n";
     if (with_key) f << "[[key]]\nbackend = \"soft\"\nsecret_key = \"" << kSecretKey << "\"\n";
     return p;
   }

@@ -131,7 +131,8 @@ void Signer::record(const SignRequest& req, const std::optional<tezos::Watermark
       default: break;
     }
   }
-  // One line per request; never the payload or any secret.
+  // One line per request; never the payload or any secret. Formatting (base58) only when logged.
+  if (!spdlog::should_log(spdlog::level::info)) return;
   spdlog::info("sign pkh={} kind={} chain={} level={} round={} result={} latency_us={}{}{}", req.pkh.to_b58(), kind,
                wm ? wm->chain.to_b58() : "-", wm ? std::to_string(wm->level) : "-",
                wm && wm->round ? std::to_string(*wm->round) : "-", outcome,

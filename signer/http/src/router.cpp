@@ -82,8 +82,13 @@ Router::Router(core::Signer& signer, const health::Health& health, metrics::Regi
   metrics_.declare_counter("pisigner_http_requests_total", "HTTP requests by route, method and status.");
 }
 
-bool Router::may_block(const Request& request) {
-  return request.method == "POST" && request.target.rfind(kKeysPrefix, 0) == 0;
+bool Router::blocking(const Request& request) const {
+  if (request.method != "POST" || request.target.rfind(kKeysPrefix, 0) != 0) return false;
+  const Target t = split_target(request.target);
+  auto pkh = tezos::PublicKeyHash::parse(std::string_view(t.path).substr(kKeysPrefix.size()));
+  if (!pkh) return false;  // answered at once with 400
+  const auto* entry = signer_.keys().find(*pkh);
+  return entry != nullptr && entry->key->backend() != "soft";
 }
 
 Response Router::handle(const Request& request) {

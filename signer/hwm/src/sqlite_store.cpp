@@ -69,7 +69,7 @@ class SqliteStore final : public Store {
     sqlite3_bind_blob(s, 6, record.hash.data(), static_cast<int>(record.hash.size()), SQLITE_TRANSIENT);
     bind_signature(s, 7, record.signature);
     sqlite3_bind_int64(s, 8, clock_.unix_seconds());
-    if (auto r = step_done(s, "cannot store watermark " + describe(key, record)); !r) return r;
+    if (auto r = step_done(s, [&] { return "cannot store watermark " + describe(key, record); }); !r) return r;
     cache_[key] = record;  // only what SQLite committed
     return {};
   }
@@ -95,7 +95,7 @@ class SqliteStore final : public Store {
       bind_round(s, 6, record.round);
       sqlite3_bind_blob(s, 7, record.hash.data(), static_cast<int>(record.hash.size()), SQLITE_TRANSIENT);
       sqlite3_bind_int64(s, 8, clock_.unix_seconds());
-      written = step_done(s, "cannot store signature for " + describe(key, record));
+      written = step_done(s, [&] { return "cannot store signature for " + describe(key, record); });
       if (written && sqlite3_changes(db_.get()) != 1) {
         written = fail(store_error(StoreError::Code::Corrupt, path_,
                                    "record " + describe(key, record) + " is in memory but not in the database"));
@@ -123,7 +123,7 @@ class SqliteStore final : public Store {
     }
     sqlite3_stmt* s = probe_.get();
     StmtReset reset(s);
-    return step_done(s, "write probe failed");
+    return step_done(s, [] { return "write probe failed"; });
   }
 
  private:
@@ -141,9 +141,11 @@ class SqliteStore final : public Store {
     if (sig) sqlite3_bind_text(s, index, sig->c_str(), static_cast<int>(sig->size()), SQLITE_TRANSIENT);
     else sqlite3_bind_null(s, index);
   }
-  Result<void, StoreError> step_done(sqlite3_stmt* s, const std::string& what) {
+  // `what` builds the error text only on failure: base58-encoding keys costs on the sign path.
+  template <class What>
+  Result<void, StoreError> step_done(sqlite3_stmt* s, What&& what) {
     const int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) return fail(sqlite_error(path_, db_.get(), rc, what));
+    if (rc != SQLITE_DONE) return fail(sqlite_error(path_, db_.get(), rc, std::string(what())));
     return {};
   }
 

@@ -26,7 +26,7 @@ TempDir::~TempDir() {
 
 std::string basic_config(const std::filesystem::path& dir, const std::string& extra) {
   std::ostringstream s;
-  s << "[server]\nlisten = [\"127.0.0.1:0\"]\n"
+  s << "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n"
     << "[store]\npath = \"" << (dir / "store").string() << "\"\n"
     << "[health]\ninterval_ms = 200\n"
     << extra << "\n"

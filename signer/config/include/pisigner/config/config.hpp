@@ -22,8 +22,8 @@ struct ServerConfig {
   // Operator API (pisignerctl ledger ...); never expose it through the proxy. Empty: disabled.
   std::vector<std::string> admin_listen{"127.0.0.1:6733"};
   bool known_keys = false;
-  int io_threads = 2;
-  int sign_threads = 4;
+  int io_threads = 1;  // one baker connection: more I/O threads only add wake-ups
+  int sign_threads = 8;
   std::size_t body_limit = 64 * 1024;
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds idle_timeout{60};

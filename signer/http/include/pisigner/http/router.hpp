@@ -56,8 +56,9 @@ class Router final : public Handler {
   Router(core::Signer& signer, const health::Health& health, metrics::Registry& metrics, RouterOptions options);
 
   Response handle(const Request& request) override;
-  bool blocking(const Request& request) const override { return may_block(request); }
-  static bool may_block(const Request& request);
+  // Signs with a key that may wait on a device (Ledger). Soft-key signs run inline: a thread hop
+  // costs more than the signature (bench/README.md).
+  bool blocking(const Request& request) const override;
 
  private:
   Response route(const Request& request, std::string& route_label);
