@@ -52,6 +52,11 @@ if [ "${PISIGNER_BENCH_TMPFS:-1}" != 0 ] && [ -d /dev/shm ]; then
   TMPDIR=/dev/shm run "tmpfs " "${RT[@]}" "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE" --requests 5000
 fi
 run "" "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
+# Daemon overhead on top of a (virtual) Ledger with a fixed reply delay, health while the device is
+# busy or hung, and replug to healthy. Its baseline is the device itself, measured in the same run.
+if [ -x "$BUILD/bench/bench_ledger_overhead" ]; then
+  run "" "$BUILD/bench/bench_ledger_overhead"
+fi
 
 echo
 echo "==> summary (ratio = pisignerd / baseline, both measured in this run; PASS/MISS is information)"

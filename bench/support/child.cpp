@@ -53,21 +53,25 @@ Child::~Child() {
 }
 
 std::uint16_t Child::wait_port(std::chrono::milliseconds timeout) {
+  return static_cast<std::uint16_t>(std::stoi(wait_line("LISTENING ", timeout).substr(10)));
+}
+
+std::string Child::wait_line(const std::string& prefix, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string pending;
   for (;;) {
     for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
       const std::string line = pending.substr(0, nl);
       pending.erase(0, nl + 1);
-      if (line.rfind("LISTENING ", 0) == 0) return static_cast<std::uint16_t>(std::stoi(line.substr(10)));
+      if (line.rfind(prefix, 0) == 0) return line;
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw std::runtime_error(name_ + " did not print LISTENING in time");
+    if (left.count() <= 0) throw std::runtime_error(name_ + " did not print " + prefix + "in time");
     pollfd p{out_fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
     char buf[512];
     const ssize_t n = read(out_fd_, buf, sizeof buf);
-    if (n <= 0) throw std::runtime_error(name_ + " exited before listening (see its log)");
+    if (n <= 0) throw std::runtime_error(name_ + " exited before printing " + prefix + "(see its log)");
     pending.append(buf, static_cast<std::size_t>(n));
   }
 }

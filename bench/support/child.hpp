@@ -20,6 +20,8 @@ class Child {
 
   // Waits for "LISTENING <port>" on stdout; throws after `timeout` or if the child exits first.
   std::uint16_t wait_port(std::chrono::milliseconds timeout);
+  // Waits for a stdout line starting with `prefix` and returns it; throws like wait_port.
+  std::string wait_line(const std::string& prefix, std::chrono::milliseconds timeout);
   pid_t pid() const { return pid_; }
 
  private:

@@ -122,6 +122,7 @@ Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const con
   });
   health_.skip_when_busy(check);
   key->on_success([this, check, worker, key_ptr] { health_.report(check, judge(worker->state(), *key_ptr)); });
+  key->on_unavailable([this, check, worker, key_ptr] { health_.report(check, judge(worker->state(), *key_ptr)); });
   key->on_refused([this, spec = dev->spec] { metrics_.inc("pisigner_ledger_refusals_total", {{"device", spec}}); });
   return key;
 }
@@ -141,28 +142,41 @@ void LedgerRuntime::attach_store(hwm::Store& store) {
       const std::string check = "ledger_hwm " + key->pkh().to_b58();
       auto worker = d->worker;
       const auto pkh = key->pkh();
-      health_.add(check, false, [worker, pkh, &store]() -> health::ProbeResult {
-        auto hwm = worker->run([](ledger::BakingApp& app) { return app.query_all_hwm(); }, std::chrono::seconds(2));
-        if (!hwm) return {health::State::Warning, "device watermark unknown: " + hwm.error().message};
-        auto records = store.list();
-        if (!records) return {health::State::Warning, "store unreadable: " + records.error().message};
-        std::int64_t store_level = -1;
-        for (const auto& [k, r] : *records) {
-          const bool same_chain = hwm->main_chain_id == 0 || read_be32(k.chain.bytes, 0) == hwm->main_chain_id;
-          if (k.pkh == pkh && same_chain) store_level = std::max<std::int64_t>(store_level, r.level);
-        }
-        const std::string dev = "device main level " + std::to_string(hwm->main_level);
-        if (store_level < 0) return {health::State::Ok, dev + "; the store has no watermark for this key yet"};
-        if (hwm->main_level > store_level + 1) {
-          return {health::State::Warning, dev + " is above the store's " + std::to_string(store_level) +
-                                              ": the device will refuse levels up to it (chain move or reset? see "
-                                              "pisignerctl ledger reset-hwm)"};
-        }
-        return {health::State::Ok, dev + ", store " + std::to_string(store_level)};
+      // The device is asked at most every 30 s: every query holds it away from signing.
+      auto last = std::make_shared<std::pair<Clock::TimePoint, health::ProbeResult>>();
+      health_.add(check, false, [this, worker, pkh, &store, last]() -> health::ProbeResult {
+        const auto now = clock_.now();
+        if (last->first != Clock::TimePoint{} && now - last->first < std::chrono::seconds(30)) return last->second;
+        auto result = compare_hwm(*worker, pkh, store);
+        // Only a settled answer is reused; a warning or "no watermark yet" is asked again next probe.
+        const bool settled = result.state == health::State::Ok && result.detail.find("no watermark") == std::string::npos;
+        *last = {settled ? now : Clock::TimePoint{}, result};
+        return result;
       });
       health_.skip_when_busy(check);
     }
   }
+}
+
+health::ProbeResult LedgerRuntime::compare_hwm(ledger::DeviceWorker& worker, const tezos::PublicKeyHash& pkh,
+                                               hwm::Store& store) {
+  auto hwm = worker.run([](ledger::BakingApp& app) { return app.query_all_hwm(); }, std::chrono::seconds(2));
+  if (!hwm) return {health::State::Warning, "device watermark unknown: " + hwm.error().message};
+  auto records = store.list();
+  if (!records) return {health::State::Warning, "store unreadable: " + records.error().message};
+  std::int64_t store_level = -1;
+  for (const auto& [k, r] : *records) {
+    const bool same_chain = hwm->main_chain_id == 0 || read_be32(k.chain.bytes, 0) == hwm->main_chain_id;
+    if (k.pkh == pkh && same_chain) store_level = std::max<std::int64_t>(store_level, r.level);
+  }
+  const std::string dev = "device main level " + std::to_string(hwm->main_level);
+  if (store_level < 0) return {health::State::Ok, dev + "; the store has no watermark for this key yet"};
+  if (hwm->main_level > store_level + 1) {
+    return {health::State::Warning, dev + " is above the store's " + std::to_string(store_level) +
+                                        ": the device will refuse levels up to it (chain move or reset? see "
+                                        "pisignerctl ledger reset-hwm)"};
+  }
+  return {health::State::Ok, dev + ", store " + std::to_string(store_level)};
 }
 
 void LedgerRuntime::start() {

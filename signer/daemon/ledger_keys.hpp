@@ -36,6 +36,8 @@ class LedgerRuntime final : public KeyRuntime {
   Device* find_device(const std::string& pkh);
 
  private:
+  static health::ProbeResult compare_hwm(ledger::DeviceWorker& worker, const tezos::PublicKeyHash& pkh, hwm::Store& store);
+
   Clock& clock_;
   health::Health& health_;
   metrics::Registry& metrics_;

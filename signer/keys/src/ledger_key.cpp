@@ -60,6 +60,7 @@ Result<tezos::Signature, KeyError> LedgerKey::sign(ByteView payload, const crypt
         if (on_refused_) on_refused_();
         return fail(KeyError{KeyError::Code::Refused, "Ledger refused: " + e.message});
       default:
+        if (on_unavailable_) on_unavailable_();
         return fail(KeyError{KeyError::Code::Unavailable, "Ledger unavailable: " + e.message});
     }
   }

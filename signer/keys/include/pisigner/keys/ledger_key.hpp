@@ -30,6 +30,8 @@ class LedgerKey final : public Key {
   void on_success(std::function<void()> fn) { on_success_ = std::move(fn); }
   // Called when the device refuses a signature (its watermark, not a baking message, not authorized).
   void on_refused(std::function<void()> fn) { on_refused_ = std::move(fn); }
+  // Called when the device could not be used (absent, locked, hung): health need not wait for a probe.
+  void on_unavailable(std::function<void()> fn) { on_unavailable_ = std::move(fn); }
   ledger::DeviceWorker& worker() { return *worker_; }
   ledger::DerivationType curve() const { return curve_; }
   const ledger::Path& path() const { return path_; }
@@ -47,6 +49,7 @@ class LedgerKey final : public Key {
   const std::chrono::milliseconds timeout_;
   std::function<void()> on_success_;
   std::function<void()> on_refused_;
+  std::function<void()> on_unavailable_;
   mutable std::mutex mu_;
   mutable std::optional<tezos::PublicKey> pk_;  // guarded by mu_; set once, never changes
 };
