@@ -44,8 +44,10 @@ cp "$OLD_DEB" "$WORK/old.deb"; cp "$NEW_DEB" "$WORK/new.deb"
 t1=$(date +%s)
 echo "==> packages built in $((t1 - t0)) s: $(basename "$OLD_DEB") $(basename "$NEW_DEB")"
 
-MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# The host's own Debian mirror (deb822 or one-line sources), so the root uses what apt already uses.
+MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+[ -n "$MIRROR" ] || MIRROR=$(awk '$1 == "deb" && $3 ~ /^bookworm$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+[ -n "$MIRROR" ] || { echo "skipped: no Debian mirror found in the apt sources"; exit 77; }
 # systemd: the package depends on it; everything else comes from the package's Depends via apt.
 mmdebstrap --mode=root --variant=apt --include=systemd --quiet \
   --dpkgopt=force-unsafe-io --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
