@@ -51,21 +51,6 @@ void row(std::ostream& out, const char* name, const std::string& value) {
   out << "  " << std::left << std::setw(22) << name << value << "\n";
 }
 
-// GET /status; prints the reason and returns nullopt when the daemon does not answer properly.
-std::optional<json> fetch_status(const Common& c) {
-  auto reply = daemon::http_request("GET", c.url + "/status", "", std::chrono::seconds(3));
-  if (!reply) {
-    std::cerr << "pisignerctl: pisignerd is not answering: " << reply.error().message << "\n";
-    return std::nullopt;
-  }
-  json j = json::parse(reply->body, nullptr, false);
-  if (reply->status != 200 || j.is_discarded()) {
-    std::cerr << "pisignerctl: unexpected reply " << reply->status << " from " << c.url << "/status\n";
-    return std::nullopt;
-  }
-  return j;
-}
-
 int show(const Common& c, const char* section, bool ups) {
   auto j = fetch_status(c);
   if (!j) return 2;

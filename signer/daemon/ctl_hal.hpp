@@ -2,9 +2,15 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 
+#include "ctl.hpp"
+
 namespace pisigner::ctl {
+
+// GET /status from the daemon; prints why to stderr and returns nullopt when it does not answer properly.
+std::optional<nlohmann::json> fetch_status(const Common& c);
 
 // Human-readable "UPS" and "UPLINK" sections from a /status reply; `detailed` adds readings,
 // thresholds, modems and the last events.

@@ -18,16 +18,9 @@ std::string str(const json& j) {
 }
 
 int show_status(const Common& c) {
-  auto reply = daemon::http_request("GET", c.url + "/status", "", std::chrono::seconds(3));
-  if (!reply) {
-    std::cerr << "pisignerctl: pisignerd is not answering: " << reply.error().message << "\n";
-    return 2;
-  }
-  json j = json::parse(reply->body, nullptr, false);
-  if (reply->status != 200 || j.is_discarded()) {
-    std::cerr << "pisignerctl: unexpected reply " << reply->status << " from " << c.url << "/status\n";
-    return 2;
-  }
+  auto fetched = fetch_status(c);
+  if (!fetched) return 2;
+  json j = std::move(*fetched);
   const bool authorized = j["health"].value("authorized", false);
   if (c.json) {
     std::cout << j.dump(2) << "\n";
@@ -60,6 +53,20 @@ int show_status(const Common& c) {
   return authorized ? 0 : 1;
 }
 }  // namespace
+
+std::optional<json> fetch_status(const Common& c) {
+  auto reply = daemon::http_request("GET", c.url + "/status", "", std::chrono::seconds(3));
+  if (!reply) {
+    std::cerr << "pisignerctl: pisignerd is not answering: " << reply.error().message << "\n";
+    return std::nullopt;
+  }
+  json j = json::parse(reply->body, nullptr, false);
+  if (reply->status != 200 || j.is_discarded()) {
+    std::cerr << "pisignerctl: unexpected reply " << reply->status << " from " << c.url << "/status\n";
+    return std::nullopt;
+  }
+  return j;
+}
 
 void add_status(CLI::App& app, Common& common, int& rc) {
   auto* cmd = app.add_subcommand("status", "Show the daemon's view: keys, health checks, watermarks (exit 1 if not authorized)");

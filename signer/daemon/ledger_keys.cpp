@@ -51,33 +51,27 @@ health::ProbeResult judge(const ledger::DeviceState& st, const keys::LedgerKey& 
 
 LedgerRuntime::LedgerRuntime(Clock& clock, health::Health& health, metrics::Registry& metrics)
     : clock_(clock), health_(health), metrics_(metrics) {
+  // Each gauge reads one number from every device's snapshot (never the device itself).
+  auto per_device = [this](double (*value)(const ledger::DeviceState&)) {
+    return [this, value] {
+      std::vector<std::pair<metrics::Labels, double>> out;
+      for (const auto& d : devices_) out.push_back({{{"device", d->spec}}, value(d->worker->state())});
+      return out;
+    };
+  };
   metrics_.declare_gauge("pisigner_ledger_up", "1 when the Ledger is connected, unlocked, in the baking app and verified.",
-                         [this] {
-                           std::vector<std::pair<metrics::Labels, double>> out;
-                           for (const auto& d : devices_) out.push_back({{{"device", d->spec}}, d->worker->state().healthy() ? 1.0 : 0.0});
-                           return out;
-                         });
-  metrics_.declare_gauge("pisigner_ledger_reconnects", "Successful Ledger reconnections since start.", [this] {
-    std::vector<std::pair<metrics::Labels, double>> out;
-    for (const auto& d : devices_) out.push_back({{{"device", d->spec}}, static_cast<double>(d->worker->state().reconnects)});
-    return out;
-  });
-  metrics_.declare_gauge("pisigner_ledger_apdu_seconds_avg", "Mean APDU round trip.", [this] {
-    std::vector<std::pair<metrics::Labels, double>> out;
-    for (const auto& d : devices_) {
-      auto st = d->worker->state().apdu_latency;
-      double avg = st.count ? std::chrono::duration<double>(st.total).count() / static_cast<double>(st.count) : 0.0;
-      out.push_back({{{"device", d->spec}}, avg});
-    }
-    return out;
-  });
-  metrics_.declare_gauge("pisigner_ledger_apdu_seconds_max", "Slowest APDU round trip.", [this] {
-    std::vector<std::pair<metrics::Labels, double>> out;
-    for (const auto& d : devices_) {
-      out.push_back({{{"device", d->spec}}, std::chrono::duration<double>(d->worker->state().apdu_latency.max).count()});
-    }
-    return out;
-  });
+                         per_device([](const ledger::DeviceState& st) { return st.healthy() ? 1.0 : 0.0; }));
+  metrics_.declare_gauge("pisigner_ledger_reconnects", "Successful Ledger reconnections since start.",
+                         per_device([](const ledger::DeviceState& st) { return static_cast<double>(st.reconnects); }));
+  metrics_.declare_gauge("pisigner_ledger_apdu_seconds_avg", "Mean APDU round trip.",
+                         per_device([](const ledger::DeviceState& st) {
+                           const auto& l = st.apdu_latency;
+                           return l.count ? std::chrono::duration<double>(l.total).count() / static_cast<double>(l.count) : 0.0;
+                         }));
+  metrics_.declare_gauge("pisigner_ledger_apdu_seconds_max", "Slowest APDU round trip.",
+                         per_device([](const ledger::DeviceState& st) {
+                           return std::chrono::duration<double>(st.apdu_latency.max).count();
+                         }));
   metrics_.declare_counter("pisigner_ledger_refusals_total", "Signatures the device refused.");
 }
 
@@ -121,8 +115,10 @@ Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const con
     return judge(worker->state(), *key_ptr);
   });
   health_.skip_when_busy(check);
-  key->on_success([this, check, worker, key_ptr] { health_.report(check, judge(worker->state(), *key_ptr)); });
-  key->on_unavailable([this, check, worker, key_ptr] { health_.report(check, judge(worker->state(), *key_ptr)); });
+  // A signature, or a failure to reach the device, updates health at once instead of at the next probe.
+  auto report_now = [this, check, worker, key_ptr] { health_.report(check, judge(worker->state(), *key_ptr)); };
+  key->on_success(report_now);
+  key->on_unavailable(report_now);
   key->on_refused([this, spec = dev->spec] { metrics_.inc("pisigner_ledger_refusals_total", {{"device", spec}}); });
   return key;
 }

@@ -60,12 +60,13 @@ void Health::probe_once() {
 
 void Health::start() {
   thread_ = std::thread([this] {
+    // Waits first: the caller probes once before start() so the first snapshot exists at once,
+    // and probing again straight away would only send the same APDUs twice at start-up.
     std::unique_lock lock(mu_);
-    while (!stopping_) {
+    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
       lock.unlock();
       probe_once();
       lock.lock();
-      cv_.wait_for(lock, interval_, [this] { return stopping_; });
     }
   });
 }

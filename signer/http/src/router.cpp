@@ -19,6 +19,11 @@ Response json_response(int status, const json& body) { return Response{status, "
 Response octez_failure(int status, const std::string& msg) {
   return Response{status, "application/json", octez_error_body(msg), {}};
 }
+// octez's wording (sic) for a path argument that is not a public key hash.
+Response bad_pkh(const std::string& pkh_text, const std::string& why) {
+  return text(400, "Failed to parsed an argument in path. After \"keys\", the value \"" + pkh_text +
+                       "\" is not acceptable for type \"Signature.Public_key_hash\": " + why);
+}
 Response method_not_allowed(const char* allow) {
   Response r = text(405, "Method not allowed");
   r.headers.emplace_back("Allow", allow);
@@ -142,8 +147,7 @@ Response Router::route(const Request& req, std::string& label) {
 
 Response Router::sign(const std::string& pkh_text, const std::string& query, const Request& req) {
   auto pkh = tezos::PublicKeyHash::parse(pkh_text);
-  if (!pkh) return text(400, "Failed to parsed an argument in path. After \"keys\", the value \"" + pkh_text +
-                                 "\" is not acceptable for type \"Signature.Public_key_hash\": " + pkh.error().message);
+  if (!pkh) return bad_pkh(pkh_text, pkh.error().message);
   auto params = parse_query(query);
   if (!params) return text(400, "Failed to parse the query string: malformed or repeated parameter");
   core::SignRequest sr{*pkh, {}, std::nullopt};
@@ -173,8 +177,7 @@ Response Router::sign(const std::string& pkh_text, const std::string& query, con
 
 Response Router::public_key(const std::string& pkh_text) {
   auto pkh = tezos::PublicKeyHash::parse(pkh_text);
-  if (!pkh) return text(400, "Failed to parsed an argument in path. After \"keys\", the value \"" + pkh_text +
-                                 "\" is not acceptable for type \"Signature.Public_key_hash\": " + pkh.error().message);
+  if (!pkh) return bad_pkh(pkh_text, pkh.error().message);
   const auto* entry = signer_.keys().find(*pkh);
   if (!entry) return Response{404, "text/plain", "", {}};
   auto pk = entry->key->public_key();

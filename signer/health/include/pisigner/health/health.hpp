@@ -55,7 +55,7 @@ class Health {
   void skip_when_busy(const std::string& name);
 
   void probe_once();
-  void start();  // background loop every `interval`
+  void start();  // background loop: a probe every `interval`, the first after one interval
   void stop();
 
   Snapshot snapshot() const;
