@@ -161,7 +161,8 @@ Result<void, DeviceError> BakingApp::deauthorize() {
   return {};
 }
 
-Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message) {
+Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message,
+                                               const std::function<bool()>& proceed) {
   if (message.size() > kMaxApduData) {
     return fail(DeviceError{DeviceErrc::WrongLength,
                             "message of " + std::to_string(message.size()) + " bytes is over the Ledger's 235-byte limit", 0, {}});
@@ -171,6 +172,10 @@ Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, co
   // Always select the key first: without it the app signs with whatever path it last saw.
   auto first = call(ins, kP1First, p2(curve), std::move(*p), timeouts_.apdu);
   if (!first) return fail(std::move(first).error());
+  if (proceed && !proceed()) {
+    // The app holds only the path; the next instruction starts afresh.
+    return fail(DeviceError{DeviceErrc::Abandoned, "not signed: the host withdrew the request before sending it", 0, {}});
+  }
   // Delegations prompt on the device; baking messages answer at once.
   const bool may_prompt = !message.empty() && message[0] == 0x03;
   return call(ins, kP1Last, p2(curve), Bytes(message.begin(), message.end()),
@@ -178,13 +183,14 @@ Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, co
 }
 
 Result<Signature, DeviceError> BakingApp::sign(DerivationType curve, const Path& path, ByteView message) {
-  auto r = sign_raw(Ins::Sign, curve, path, message);
+  auto r = sign_raw(Ins::Sign, curve, path, message, {});
   if (!r) return fail(std::move(r).error());
   return decode_signature(curve, *r);
 }
 
-Result<Signature, DeviceError> BakingApp::sign_with_hash(DerivationType curve, const Path& path, ByteView message) {
-  auto r = sign_raw(Ins::SignWithHash, curve, path, message);
+Result<Signature, DeviceError> BakingApp::sign_with_hash(DerivationType curve, const Path& path, ByteView message,
+                                                         const std::function<bool()>& proceed) {
+  auto r = sign_raw(Ins::SignWithHash, curve, path, message, proceed);
   if (!r) return fail(std::move(r).error());
   if (r->size() <= kHashSize) return fail(bad("SIGN_WITH_HASH reply too short"));
   const auto expected = crypto::blake2b_256(message);

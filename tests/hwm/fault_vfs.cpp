@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,9 @@ struct State {
   std::uint64_t kill_at = 0;
   bool fired = false;
   bool dead = false;
+  bool hold = false;
+  int waiting = 0;
+  std::condition_variable released;
 
   // Records the durable state of a file the first time the VFS sees it.
   void track(const std::string& path, bool existed_before) {
@@ -97,7 +101,12 @@ int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
 }
 int x_sync(sqlite3_file* f, int flags) {
   File* file = as_file(f);
-  std::lock_guard lock(state().mu);
+  std::unique_lock lock(state().mu);
+  if (state().hold) {
+    ++state().waiting;
+    state().released.wait(lock, [] { return !state().hold; });
+    --state().waiting;
+  }
   if (state().should_fail()) return SQLITE_IOERR_FSYNC;
   const int rc = file->real()->pMethods->xSync(file->real(), flags);
   if (rc == SQLITE_OK) {
@@ -222,6 +231,8 @@ void FaultVfs::reset() {
   state().kill_at = 0;
   state().fired = false;
   state().dead = false;
+  state().hold = false;
+  state().released.notify_all();
 }
 
 void FaultVfs::fail_nth_op(std::uint64_t n) {
@@ -233,6 +244,17 @@ void FaultVfs::fail_nth_op(std::uint64_t n) {
 std::uint64_t FaultVfs::ops_seen() const {
   std::lock_guard lock(state().mu);
   return state().ops;
+}
+
+void FaultVfs::hold_syncs(bool hold) {
+  std::lock_guard lock(state().mu);
+  state().hold = hold;
+  if (!hold) state().released.notify_all();
+}
+
+int FaultVfs::syncs_waiting() const {
+  std::lock_guard lock(state().mu);
+  return state().waiting;
 }
 
 std::uint64_t FaultVfs::syncs_seen() const {

@@ -28,6 +28,11 @@ class FaultVfs {
   std::uint64_t syncs_seen() const;  // successful xSync calls since reset()
   bool fault_fired() const;
 
+  // While held, every xSync waits before doing anything (a slow disk the test controls);
+  // syncs_waiting() says how many are waiting. Release with hold_syncs(false).
+  void hold_syncs(bool hold);
+  int syncs_waiting() const;
+
   // From now on every write, sync, truncate and delete fails without touching the disk, like a dead
   // process. Then close the store (its shutdown writes are lost) and call crash().
   void kill();

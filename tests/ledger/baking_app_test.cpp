@@ -277,6 +277,35 @@ TEST(BakingApp, SignWithHashChecksTheHash) {
   EXPECT_NE(mismatch.error().message.find("BLAKE2b"), std::string::npos);
 }
 
+// The daemon's watermark fsync runs between the two exchanges: the message goes out only if the
+// host says so, after the path exchange (which signs nothing).
+TEST(BakingApp, SignWithHashSendsTheMessageOnlyWhenTheHostProceeds) {
+  const Bytes msg = attestation();
+  const auto h = crypto::blake2b_256(msg);
+  const std::string sig(128, 'c');
+  const std::string req1 = "800f000011" + kPathHex;
+  const std::string req2 = "800f8100" + hex_len(msg.size()) + to_hex(msg);
+  {
+    ScriptedTransport t({{req1, ""}, {req2, to_hex(h) + sig}});
+    BakingApp app(t);
+    std::size_t left_when_asked = 99;
+    auto ok = app.sign_with_hash(DerivationType::Ed25519, kPath, msg, [&] {
+      left_when_asked = t.remaining();
+      return true;
+    });
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(left_when_asked, 1u) << "asked before the path exchange, or after the message";
+    EXPECT_EQ(to_hex(ok->bytes), sig);
+  }
+  {
+    ScriptedTransport t({{req1, ""}});  // a second APDU would fail the script
+    BakingApp app(t);
+    auto withdrawn = app.sign_with_hash(DerivationType::Ed25519, kPath, msg, [] { return false; });
+    ASSERT_FALSE(withdrawn);
+    EXPECT_EQ(withdrawn.error().code, DeviceErrc::Abandoned);
+  }
+}
+
 TEST(BakingApp, SignEcdsaStripsParityFlagAndNormalisesToLowS) {
   struct Case {
     DerivationType dt;

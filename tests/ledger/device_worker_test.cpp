@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "fake_baking_device.hpp"
@@ -210,6 +211,27 @@ TEST(DeviceWorker, JobsFromManyThreadsAreSerialised) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8 * 15);
   EXPECT_EQ(h.sw->max_in_flight.load(), 1);
+}
+
+// submit() queues and returns at once: the caller works (the daemon's fsync) while the device does.
+TEST(DeviceWorker, SubmittedJobRunsWhileTheCallerWorks) {
+  Harness h;
+  DeviceWorker w(h.config(), h.factory());
+  ASSERT_TRUE(w.wait_connected(2s));
+  std::promise<void> caller_done;
+  auto caller_done_f = caller_done.get_future().share();
+  std::atomic<bool> job_started{false};
+  auto pending = w.submit([&](BakingApp& app) {
+    job_started = true;
+    caller_done_f.wait();  // the job cannot finish before the caller let it: proves submit did not block
+    return sign_job(app);
+  });
+  for (int i = 0; i < 2000 && !job_started; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(job_started.load()) << "the job did not start while the caller was busy";
+  caller_done.set_value();
+  auto r = pending.wait(2s);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, Bytes(64, 0x5A));
 }
 
 TEST(DeviceWorker, AuthorizedKeyIsComparedWithTheConfiguredOne) {

@@ -35,6 +35,7 @@ class ScriptedTransport final : public Transport {
     return Reply{*from_hex(s.reply_hex), s.sw};
   }
   std::string describe() const override { return "scripted"; }
+  std::size_t remaining() const { return steps_.size(); }
 
  private:
   std::deque<Step> steps_;

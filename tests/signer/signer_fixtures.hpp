@@ -94,7 +94,32 @@ class CountingKey final : public keys::Key {
     return inner_->sign(payload, digest);
   }
 
+  // Logs "begin", then "finish" or "abandon", into `events` when set.
+  std::unique_ptr<keys::PendingSignature> begin_sign(ByteView payload, const crypto::Digest32& digest) override {
+    log("begin");
+    class Pending final : public keys::PendingSignature {
+     public:
+      Pending(CountingKey& k, ByteView p, const crypto::Digest32& d) : k_(k), p_(p.begin(), p.end()), d_(d) {}
+      ~Pending() override {
+        if (!finished_) k_.log("abandon");
+      }
+      Result<tezos::Signature, keys::KeyError> finish() override {
+        finished_ = true;
+        k_.log("finish");
+        return k_.sign(p_, d_);
+      }
+
+     private:
+      CountingKey& k_;
+      Bytes p_;
+      crypto::Digest32 d_;
+      bool finished_ = false;
+    };
+    return std::make_unique<Pending>(*this, payload, digest);
+  }
+
   int calls() const { return calls_.load(); }
+  std::vector<std::string>* events = nullptr;  // shared with the store in the Harness
   void set_delay(std::chrono::milliseconds d) { delay_ = d; }
   void set_failure(std::optional<keys::KeyError::Code> code) { fail_ = code; }
   void set_backend(std::string b) { backend_ = std::move(b); }
@@ -105,6 +130,9 @@ class CountingKey final : public keys::Key {
   std::chrono::milliseconds delay_{0};
   std::optional<keys::KeyError::Code> fail_;
   std::string backend_ = "soft";
+  void log(const char* e) {
+    if (events) events->push_back(e);
+  }
 };
 
 // Forwards to `inner`; operation number `fail_at` (1-based, counted over every call) fails, and
@@ -118,6 +146,7 @@ class FaultyStore final : public hwm::Store {
     return inner_.get(key);
   }
   Result<void, hwm::StoreError> put_durable(const hwm::HwmKey& key, const hwm::Record& record) override {
+    if (events) events->push_back("put_durable");
     if (trip("put_durable") || fail_durable) return fail(err("put_durable"));
     return inner_.put_durable(key, record);
   }
@@ -132,6 +161,7 @@ class FaultyStore final : public hwm::Store {
   }
 
   std::atomic<bool> fail_durable{false};
+  std::vector<std::string>* events = nullptr;  // single-threaded tests only
   int fail_at = 0;  // 0: never
   int ops = 0;
   std::string failed_op;

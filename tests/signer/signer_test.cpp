@@ -127,6 +127,36 @@ TEST(Signer, DurableWriteFailureSignsNothing) {
   EXPECT_EQ(retry->signature, test::kB1AttestationSig);
 }
 
+// A key may start what signs nothing (a Ledger's path exchange) while the watermark is fsynced;
+// the signature itself only after.
+TEST(Signer, TheKeyStartsBeforeTheFsyncAndSignsOnlyAfterIt) {
+  test::Harness h;
+  std::vector<std::string> events;
+  h.key->events = &events;
+  h.store.events = &events;
+  ASSERT_TRUE(h.sign(attestation(100, 0)).ok());
+  EXPECT_EQ(events, (std::vector<std::string>{"begin", "put_durable", "finish"}));
+
+  events.clear();  // an identical retry is answered from the store: the key is not even started
+  ASSERT_TRUE(h.sign(attestation(100, 0)).ok());
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(h.sign(attestation(100, 0, 0x01)).error().code, SignErrc::WatermarkRefused);
+  EXPECT_TRUE(events.empty()) << "a refused request started the key";
+}
+
+TEST(Signer, AFailedFsyncAbandonsTheStartedSignature) {
+  test::Harness h;
+  std::vector<std::string> events;
+  h.key->events = &events;
+  h.store.events = &events;
+  h.store.fail_durable = true;
+  auto r = h.sign(attestation(100, 0));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, SignErrc::StoreFailed);
+  EXPECT_EQ(events, (std::vector<std::string>{"begin", "put_durable", "abandon"}));
+  EXPECT_EQ(h.key->calls(), 0);
+}
+
 TEST(Signer, DeviceRefusalIsARefusalAndKeepsTheWatermark) {
   test::Harness h;
   h.key->set_failure(keys::KeyError::Code::Refused);

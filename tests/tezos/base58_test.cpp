@@ -2,7 +2,9 @@
 // (reference/octez-signer.md §6.1) and every way an encoded string can be malformed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "pisigner/crypto/hash.hpp"
 #include "pisigner/tezos/base58.hpp"
@@ -44,6 +46,45 @@ TEST(Base58, EncodesAndDecodesBitcoinVectors) {
 TEST(Base58, LeadingZeroBytesBecomeOnes) {
   EXPECT_EQ(base58_encode(hex("000001")), "112");
   EXPECT_EQ(to_hex(base58_decode("112").value()), "000001");
+}
+
+// The encoder works in limbs of 58^5 fed three bytes at a time; every length 0..90 (all residues of
+// both chunkings, the top limb's leading zeros, zero bytes inside and at the front) must match the
+// textbook digit-by-digit conversion and decode back.
+std::string textbook_base58(const Bytes& data) {
+  constexpr std::string_view kAlphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  std::vector<int> digits;  // least significant first
+  for (std::uint8_t byte : data) {
+    int carry = byte;
+    for (int& d : digits) {
+      carry += 256 * d;
+      d = carry % 58;
+      carry /= 58;
+    }
+    for (; carry != 0; carry /= 58) digits.push_back(carry % 58);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < data.size() && data[i] == 0; ++i) out.push_back('1');
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) out.push_back(kAlphabet[static_cast<std::size_t>(*it)]);
+  return out;
+}
+
+TEST(Base58, MatchesTheTextbookConversionForEveryLength) {
+  std::uint32_t state = 12345;
+  auto next = [&] { return state = state * 1103515245u + 12345u; };
+  for (std::size_t len = 0; len <= 90; ++len) {
+    for (int trial = 0; trial < 8; ++trial) {
+      Bytes data(len);
+      for (auto& b : data) b = static_cast<std::uint8_t>(next() >> 16);
+      if (trial == 1 && len > 0) data[0] = 0;                        // one leading zero
+      if (trial == 2) std::fill(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(len / 2), 0);
+      if (trial == 3) std::fill(data.begin(), data.end(), 0xff);     // every limb at its largest
+      if (trial == 4 && len > 2) std::fill(data.begin() + 1, data.end() - 1, 0);  // zeros inside
+      const std::string encoded = base58_encode(data);
+      ASSERT_EQ(encoded, textbook_base58(data)) << "length " << len << " trial " << trial;
+      ASSERT_EQ(base58_decode(encoded).value(), data) << "length " << len << " trial " << trial;
+    }
+  }
 }
 
 TEST(Base58, RejectsCharactersOutsideTheAlphabet) {

@@ -74,8 +74,9 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
   const crypto::Digest32 digest = crypto::blake2b_256(req.payload);
   keys::Key& key = *entry->key;
   std::optional<keys::KeyError::Code> key_error;
+  std::unique_ptr<keys::PendingSignature> pending;  // begun before the fsync, finished after it
   auto sign_now = [&]() -> Result<std::string, std::string> {                            // 6. sign
-    auto sig = key.sign(req.payload, digest);
+    auto sig = pending ? pending->finish() : key.sign(req.payload, digest);
     if (!sig) {
       key_error = sig.error().code;
       return fail(sig.error().message);
@@ -97,10 +98,13 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
   hwm::HwmKey hkey{wm->kind, wm->chain, req.pkh};                                        // 5. watermark, durable
   hwm::Request hreq{wm->level, wm->round, digest};
   bool fresh = false;
-  auto signed_ = watermarks_.sign_once(hkey, hreq, [&] {
-    fresh = true;
-    return sign_now();
-  });
+  auto signed_ = watermarks_.sign_once(
+      hkey, hreq,
+      [&] {
+        fresh = true;
+        return sign_now();
+      },
+      [&] { pending = key.begin_sign(req.payload, digest); });
   if (!signed_) {
     switch (signed_.error().code) {
       case hwm::AdvanceError::Code::Refused:

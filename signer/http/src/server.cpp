@@ -108,10 +108,11 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();  // a sign may legitimately wait for a device; its own timeout bounds it
 
     if (shared_.router.blocking(req)) {
+      // The session is idle until its reply is written (no operation pending on the stream), so the
+      // pool thread may start the write itself: the reply leaves at once, without waking the I/O
+      // thread first; the completion runs on the I/O thread as usual.
       asio::post(shared_.pool, [self = shared_from_this(), req = std::move(req)]() mutable {
-        Response r = self->shared_.router.handle(req);
-        asio::post(self->stream_.get_executor(),
-                   [self, r = std::move(r)]() mutable { self->write(std::move(r), self->version_); });
+        self->write(self->shared_.router.handle(req), self->version_);
       });
     } else {
       write(shared_.router.handle(req), version_);
@@ -151,12 +152,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+// One io_context per I/O thread, connections dealt round-robin: a connection stays on one thread
+// (no wake-ups between threads on its path), and a soft-key sign that waits for its fsync inline
+// holds only the connections of its own thread, while the others keep signing (and share the store's
+// group commit).
 struct Server::Impl {
   Impl(Handler& router, ServerOptions opts)
-      : pool(static_cast<std::size_t>(std::max(1, opts.sign_threads))), shared{router, std::move(opts), pool} {}
+      : pool(static_cast<std::size_t>(std::max(1, opts.sign_threads))), shared{router, std::move(opts), pool} {
+    for (int i = 0; i < std::max(1, shared.options.io_threads); ++i) ios.push_back(std::make_unique<asio::io_context>(1));
+  }
+
+  asio::io_context& main() { return *ios.front(); }  // acceptors and timers
 
   void accept(tcp::acceptor& acceptor) {
-    acceptor.async_accept(asio::make_strand(io), [this, &acceptor](beast::error_code ec, tcp::socket socket) {
+    asio::io_context& target = *ios[next_io++ % ios.size()];
+    acceptor.async_accept(target, [this, &acceptor](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
@@ -168,13 +178,14 @@ struct Server::Impl {
     });
   }
 
-  asio::io_context io;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::size_t next_io = 0;  // acceptor handlers run on main() only
   asio::thread_pool pool;
   Shared shared;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<std::unique_ptr<asio::steady_timer>> timers;
   std::vector<std::unique_ptr<std::function<void(beast::error_code)>>> ticks;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
   bool stopped = false;
 };
@@ -188,10 +199,10 @@ Result<void, Error> Server::start() {
     auto ep = parse_endpoint(text);
     if (!ep) return fail(ep.error());
     beast::error_code ec;
-    tcp::resolver resolver(impl_->io);
+    tcp::resolver resolver(impl_->main());
     auto results = resolver.resolve(ep->host, std::to_string(ep->port), tcp::resolver::passive, ec);
     if (ec || results.empty()) return fail(Error{"listen address '" + text + "': cannot resolve host: " + ec.message()});
-    auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+    auto acceptor = std::make_unique<tcp::acceptor>(impl_->main());
     const tcp::endpoint endpoint = results.begin()->endpoint();
     acceptor->open(endpoint.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
@@ -201,9 +212,9 @@ Result<void, Error> Server::start() {
     impl_->acceptors.push_back(std::move(acceptor));
   }
   for (auto& a : impl_->acceptors) impl_->accept(*a);
-  impl_->work.emplace(impl_->io.get_executor());
-  for (int i = 0; i < std::max(1, impl_->shared.options.io_threads); ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  for (auto& io : impl_->ios) {
+    impl_->work.push_back(asio::make_work_guard(*io));
+    impl_->threads.emplace_back([io = io.get()] { io->run(); });
   }
   return {};
 }
@@ -219,7 +230,7 @@ std::vector<std::uint16_t> Server::ports() const {
 }
 
 void Server::every(std::chrono::milliseconds period, std::function<void()> fn) {
-  auto timer = std::make_unique<asio::steady_timer>(impl_->io);
+  auto timer = std::make_unique<asio::steady_timer>(impl_->main());
   auto tick = std::make_unique<std::function<void(beast::error_code)>>();
   auto* t = timer.get();
   auto* self = tick.get();
@@ -239,7 +250,7 @@ void Server::every(std::chrono::milliseconds period, std::function<void()> fn) {
 void Server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  asio::post(impl_->io, [this] {
+  asio::post(impl_->main(), [this] {
     for (auto& a : impl_->acceptors) {
       beast::error_code ec;
       a->close(ec);
@@ -247,8 +258,8 @@ void Server::stop() {
     for (auto& t : impl_->timers) t->cancel();
   });
   impl_->pool.join();  // let in-flight signatures finish and post their replies
-  impl_->work.reset();
-  impl_->io.stop();
+  impl_->work.clear();
+  for (auto& io : impl_->ios) io->stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }

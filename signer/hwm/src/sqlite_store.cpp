@@ -1,6 +1,9 @@
 // The SQLite Store: a write-through in-memory cache over one WAL-mode connection.
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "fs_util.hpp"
 #include "key_text.hpp"
@@ -19,26 +22,34 @@ constexpr const char* kUpsert =
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     " ON CONFLICT(kind, chain, pkh) DO UPDATE SET level = excluded.level, round = excluded.round,"
     " hash = excluded.hash, signature = excluded.signature, updated_at = excluded.updated_at";
+// Matches the whole slot: a signature whose record was replaced since changes nothing.
 constexpr const char* kSetSignature =
     "UPDATE watermarks SET signature = ?4, updated_at = ?8"
     " WHERE kind = ?1 AND chain = ?2 AND pkh = ?3 AND level = ?5 AND round IS ?6 AND hash = ?7";
-// Not cached statements: PRAGMA synchronous takes effect when it is compiled, not when stepped.
-constexpr const char* kSyncNormal = "PRAGMA synchronous=NORMAL";
-constexpr const char* kSyncFull = "PRAGMA synchronous=FULL";
 // The value must change on every probe: SQLite skips writing a row rewritten with identical bytes,
 // and a commit without dirty pages touches no file.
 constexpr const char* kProbe =
     "INSERT INTO meta(key, value) VALUES('probe', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1";
 
+// Group commit: every durable write (watermarks, the probe, signatures waiting to be written) goes
+// through one transaction at a time, and writers that arrive while one commits share the next. With
+// several keys signing at once they share one fsync instead of queueing for one each.
 class SqliteStore final : public Store {
  public:
   SqliteStore(fs::path dir, DirLock lock, OpenedDb opened, const Clock& clock)
       : path_(dir / kDatabaseFile), clock_(clock), lock_(std::move(lock)), db_(std::move(opened.db)),
         cache_(std::move(opened.records)) {}
 
+  // Signatures not yet written are written now (the last ones of a clean shutdown).
+  ~SqliteStore() override {
+    std::unique_lock lock(mu_);
+    if (!pending_signatures_.empty() && db_) (void)commit_as_leader(lock, {}, false);
+  }
+
   Result<void, StoreError> prepare_statements() {
-    for (auto [slot, sql] :
-         {std::pair{&upsert_, kUpsert}, std::pair{&set_signature_, kSetSignature}, std::pair{&probe_, kProbe}}) {
+    for (auto [slot, sql] : {std::pair{&upsert_, kUpsert}, std::pair{&set_signature_, kSetSignature},
+                             std::pair{&probe_, kProbe}, std::pair{&begin_, "BEGIN IMMEDIATE"},
+                             std::pair{&commit_, "COMMIT"}, std::pair{&rollback_, "ROLLBACK"}}) {
       auto stmt = prepare(db_.get(), path_, sql);
       if (!stmt) return fail(std::move(stmt).error());
       *slot = std::move(*stmt);
@@ -54,24 +65,13 @@ class SqliteStore final : public Store {
   }
 
   Result<void, StoreError> put_durable(const HwmKey& key, const Record& record) override {
-    std::lock_guard lock(mu_);
-    if (!full_sync_) {
-      // A failed restore after put_signature left the connection at NORMAL; never commit a
-      // watermark that way.
-      if (auto r = exec(db_.get(), path_, kSyncFull); !r) return r;
-      full_sync_ = true;
-    }
-    sqlite3_stmt* s = upsert_.get();
-    StmtReset reset(s);
-    bind_key(s, key);
-    sqlite3_bind_int64(s, 4, record.level);
-    bind_round(s, 5, record.round);
-    sqlite3_bind_blob(s, 6, record.hash.data(), static_cast<int>(record.hash.size()), SQLITE_TRANSIENT);
-    bind_signature(s, 7, record.signature);
-    sqlite3_bind_int64(s, 8, clock_.unix_seconds());
-    if (auto r = step_done(s, [&] { return "cannot store watermark " + describe(key, record); }); !r) return r;
-    cache_[key] = record;  // only what SQLite committed
-    return {};
+    std::unique_lock lock(mu_);
+    Write mine{&key, &record, false, {}};
+    queue_.push_back(&mine);
+    cv_.wait(lock, [&] { return mine.done || !committing_; });
+    // Done: another leader committed it with its batch. Otherwise lead: commit everything queued.
+    if (!mine.done) (void)commit_as_leader(lock, std::exchange(queue_, {}), false);
+    return std::move(mine.result);
   }
 
   Result<void, StoreError> put_signature(const HwmKey& key, const Record& record) override {
@@ -82,31 +82,10 @@ class SqliteStore final : public Store {
       return fail(store_error(StoreError::Code::Invalid, path_,
                               "no record at " + describe(key, record) + " to attach the signature to"));
     }
-    // The signature is an optimisation (idempotent retry), so its commit skips the fsync: in WAL mode
-    // NORMAL only defers the sync, and the next FULL commit (the next watermark) makes it durable.
-    if (auto r = exec(db_.get(), path_, kSyncNormal); !r) return r;
-    sqlite3_stmt* s = set_signature_.get();
-    Result<void, StoreError> written;
-    {
-      StmtReset reset(s);
-      bind_key(s, key);
-      bind_signature(s, 4, record.signature);
-      sqlite3_bind_int64(s, 5, record.level);
-      bind_round(s, 6, record.round);
-      sqlite3_bind_blob(s, 7, record.hash.data(), static_cast<int>(record.hash.size()), SQLITE_TRANSIENT);
-      sqlite3_bind_int64(s, 8, clock_.unix_seconds());
-      written = step_done(s, [&] { return "cannot store signature for " + describe(key, record); });
-      if (written && sqlite3_changes(db_.get()) != 1) {
-        written = fail(store_error(StoreError::Code::Corrupt, path_,
-                                   "record " + describe(key, record) + " is in memory but not in the database"));
-      }
-    }
-    if (auto r = exec(db_.get(), path_, kSyncFull); !r) {
-      full_sync_ = false;
-      return r;
-    }
-    if (!written) return written;
+    // The signature is an optimisation (idempotent retry): it rides along with the next durable
+    // commit (the next watermark, or the health probe within a second) instead of paying its own.
     it->second.signature = record.signature;
+    pending_signatures_[key] = it->second;
     return {};
   }
 
@@ -116,22 +95,113 @@ class SqliteStore final : public Store {
   }
 
   Result<void, StoreError> probe_writable() override {
-    std::lock_guard lock(mu_);
-    if (!full_sync_) {
-      if (auto r = exec(db_.get(), path_, kSyncFull); !r) return r;
-      full_sync_ = true;
-    }
-    sqlite3_stmt* s = probe_.get();
-    StmtReset reset(s);
-    return step_done(s, [] { return "write probe failed"; });
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !committing_; });
+    return commit_as_leader(lock, std::exchange(queue_, {}), true);
   }
 
  private:
+  struct Write {
+    const HwmKey* key;
+    const Record* record;
+    bool done = false;
+    Result<void, StoreError> result;
+  };
+  // Requires `lock` held and no other leader. Commits `batch`, the pending signatures and (with
+  // `probe`) the write probe in one transaction without holding mu_, then publishes each write's
+  // result and returns the transaction's.
+  Result<void, StoreError> commit_as_leader(std::unique_lock<std::mutex>& lock, std::vector<Write*> batch, bool probe) {
+    committing_ = true;
+    auto signatures = std::exchange(pending_signatures_, {});
+    lock.unlock();
+    Failure failure = write_transaction(batch, signatures, probe);
+    lock.lock();
+    if (failure) {
+      // Nothing of this transaction is on disk; its signatures wait for the next one (newer
+      // signatures put meanwhile for the same key win).
+      signatures.merge(pending_signatures_);
+      pending_signatures_ = std::move(signatures);
+    }
+    for (Write* w : batch) {
+      if (failure) {
+        w->result = fail(sqlite_failure(*failure, "cannot store watermark " + describe(*w->key, *w->record)));
+      } else {
+        cache_[*w->key] = *w->record;  // only what SQLite committed
+      }
+      w->done = true;
+    }
+    committing_ = false;
+    cv_.notify_all();
+    if (failure) return fail(sqlite_failure(*failure, probe ? "write probe failed" : "cannot store signatures"));
+    return {};
+  }
+
+  struct FailedStep {
+    int rc;
+    std::string sqlite_message;
+    int sys_errno;
+  };
+  using Failure = std::optional<FailedStep>;
+
+  // Leader only (no mu_): one BEGIN IMMEDIATE ... COMMIT, rolled back on any failure.
+  Failure write_transaction(const std::vector<Write*>& batch, const std::map<HwmKey, Record>& signatures,
+                            bool probe) {
+    sqlite3* db = db_.get();
+    auto step = [&](sqlite3_stmt* s) -> Failure {
+      StmtReset reset(s);
+      const int rc = sqlite3_step(s);
+      if (rc == SQLITE_DONE) return std::nullopt;
+      return FailedStep{rc, sqlite3_errmsg(db), sqlite3_system_errno(db)};
+    };
+    if (auto f = step(begin_.get())) return f;
+    Failure failure;
+    for (const auto& [key, record] : signatures) {
+      if ((failure = bind_signature_update(key, record))) break;
+    }
+    for (std::size_t i = 0; !failure && i < batch.size(); ++i) {
+      sqlite3_stmt* s = upsert_.get();
+      const Record& r = *batch[i]->record;
+      bind_key(s, *batch[i]->key);
+      sqlite3_bind_int64(s, 4, r.level);
+      bind_round(s, 5, r.round);
+      sqlite3_bind_blob(s, 6, r.hash.data(), static_cast<int>(r.hash.size()), SQLITE_TRANSIENT);
+      bind_signature(s, 7, r.signature);
+      sqlite3_bind_int64(s, 8, clock_.unix_seconds());
+      failure = step(s);
+    }
+    if (!failure && probe) failure = step(probe_.get());
+    if (!failure) failure = step(commit_.get());
+    if (failure && !sqlite3_get_autocommit(db)) (void)step(rollback_.get());
+    return failure;
+  }
+
+  Failure bind_signature_update(const HwmKey& key, const Record& record) {
+    sqlite3_stmt* s = set_signature_.get();
+    StmtReset reset(s);
+    bind_key(s, key);
+    bind_signature(s, 4, record.signature);
+    sqlite3_bind_int64(s, 5, record.level);
+    bind_round(s, 6, record.round);
+    sqlite3_bind_blob(s, 7, record.hash.data(), static_cast<int>(record.hash.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 8, clock_.unix_seconds());
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::nullopt;
+    return FailedStep{rc, sqlite3_errmsg(db_.get()), sqlite3_system_errno(db_.get())};
+  }
+
+  // The handle's message was captured at the failing step: a rollback since may have replaced it.
+  StoreError sqlite_failure(const FailedStep& f, const std::string& what) const {
+    return sqlite_error(path_, f.rc, f.sqlite_message, f.sys_errno, what);
+  }
+
+  // Leader only. The text forms are base58 encodings: computed once per key, not per write.
   void bind_key(sqlite3_stmt* s, const HwmKey& key) {
-    const KeyText text = to_text(key);
-    sqlite3_bind_text(s, 1, text.kind.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, text.chain.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, text.pkh.c_str(), -1, SQLITE_TRANSIENT);
+    auto it = texts_.find(key);
+    if (it == texts_.end()) it = texts_.emplace(key, to_text(key)).first;
+    const KeyText& text = it->second;
+    sqlite3_bind_text(s, 1, text.kind.c_str(), static_cast<int>(text.kind.size()), SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, text.chain.c_str(), static_cast<int>(text.chain.size()), SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, text.pkh.c_str(), static_cast<int>(text.pkh.size()), SQLITE_STATIC);
   }
   static void bind_round(sqlite3_stmt* s, int index, const std::optional<std::int32_t>& round) {
     if (round) sqlite3_bind_int64(s, index, *round);
@@ -141,25 +211,24 @@ class SqliteStore final : public Store {
     if (sig) sqlite3_bind_text(s, index, sig->c_str(), static_cast<int>(sig->size()), SQLITE_TRANSIENT);
     else sqlite3_bind_null(s, index);
   }
-  // `what` builds the error text only on failure: base58-encoding keys costs on the sign path.
-  template <class What>
-  Result<void, StoreError> step_done(sqlite3_stmt* s, What&& what) {
-    const int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) return fail(sqlite_error(path_, db_.get(), rc, std::string(what())));
-    return {};
-  }
 
   // Constant after construction.
   const fs::path path_;
   const Clock& clock_;
   DirLock lock_;  // declared before db_: released only after the connection is closed
 
+  // Used only by the leader (committing_ set): the connection, its statements, the key texts.
+  DbPtr db_;
+  StmtPtr upsert_, set_signature_, probe_, begin_, commit_, rollback_;  // finalized before db_ closes
+  std::map<HwmKey, KeyText> texts_;
+
   // Protected by mu_.
   std::mutex mu_;
-  DbPtr db_;
-  StmtPtr upsert_, set_signature_, probe_;  // finalized before db_ closes
+  std::condition_variable cv_;
   std::map<HwmKey, Record> cache_;
-  bool full_sync_ = true;
+  std::vector<Write*> queue_;                         // waiting for the next transaction
+  std::map<HwmKey, Record> pending_signatures_;       // in cache_, not yet written
+  bool committing_ = false;                           // a leader owns the connection
 };
 
 // mkdir -p, then fsync the parent of each directory created: otherwise a power cut could make the

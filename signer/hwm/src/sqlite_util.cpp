@@ -19,6 +19,12 @@ StoreError store_error(StoreError::Code code, const std::filesystem::path& path,
 }
 
 StoreError sqlite_error(const std::filesystem::path& path, sqlite3* db, int rc, const std::string& what) {
+  return sqlite_error(path, rc, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                      db != nullptr ? sqlite3_system_errno(db) : 0, what);
+}
+
+StoreError sqlite_error(const std::filesystem::path& path, int rc, const std::string& sqlite_message, int sys_errno,
+                        const std::string& what) {
   std::string cause = what + ": ";
   switch (rc & 0xff) {
     case SQLITE_FULL: cause += "disk full: "; break;
@@ -29,11 +35,8 @@ StoreError sqlite_error(const std::filesystem::path& path, sqlite3* db, int rc, 
     case SQLITE_NOTADB: cause += "not an SQLite database: "; break;
     default: break;
   }
-  cause += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  if (db != nullptr) {
-    const int err = sqlite3_system_errno(db);
-    if (err != 0) cause += " (" + errno_text(err) + ")";
-  }
+  cause += sqlite_message;
+  if (sys_errno != 0) cause += " (" + errno_text(sys_errno) + ")";
   return store_error(code_for(rc), path, cause);
 }
 

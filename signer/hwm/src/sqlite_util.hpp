@@ -43,6 +43,9 @@ StoreError::Code code_for(int rc);
 // "HWM store <path>: <what>: <sqlite message> [(<errno text>)]", with a plain-words hint for disk
 // full, read-only and permission errors.
 StoreError sqlite_error(const std::filesystem::path& path, sqlite3* db, int rc, const std::string& what);
+// The same from a failure captured earlier (the handle's message and errno at the failing step).
+StoreError sqlite_error(const std::filesystem::path& path, int rc, const std::string& sqlite_message, int sys_errno,
+                        const std::string& what);
 StoreError store_error(StoreError::Code code, const std::filesystem::path& path, const std::string& cause);
 
 // Runs a statement without results (or discards them).

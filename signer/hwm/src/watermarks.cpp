@@ -12,7 +12,8 @@ std::mutex& Watermarks::lock_for(const HwmKey& key) {
 }
 
 Result<std::string, AdvanceError> Watermarks::sign_once(
-    const HwmKey& key, const Request& request, const std::function<Result<std::string, std::string>()>& sign) {
+    const HwmKey& key, const Request& request, const std::function<Result<std::string, std::string>()>& sign,
+    const std::function<void()>& start) {
   std::lock_guard key_lock(lock_for(key));
 
   auto stored = store_.get(key);
@@ -27,6 +28,7 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
       break;
   }
 
+  if (start) start();
   Record record{request.level, request.round, request.hash, std::nullopt};
   // Re-signing the same bytes after a lost signature: that record is already durable (the cache
   // only holds committed records), so skip the second fsync.

@@ -1,5 +1,7 @@
 #include "pisigner/keys/ledger_key.hpp"
 
+#include <future>
+
 #include "pisigner/crypto/hd.hpp"
 
 namespace pisigner::keys {
@@ -40,14 +42,47 @@ std::optional<tezos::PublicKey> LedgerKey::public_key() const {
   return pk_;
 }
 
-Result<tezos::Signature, KeyError> LedgerKey::sign(ByteView payload, const crypto::Digest32&) {
-  // The job may outlive this call if the device hangs: it owns copies of what it needs.
-  Bytes message(payload.begin(), payload.end());
-  auto result = worker_->run(
-      [curve = curve_, path = path_, message = std::move(message)](ledger::BakingApp& app) {
-        return app.sign_with_hash(curve, path, message);
-      },
-      timeout_);
+// The device job waits between its two exchanges on `gate`: true once the watermark is durable,
+// false when the caller abandons the signature (then the message is never sent).
+class LedgerKey::Pending final : public PendingSignature {
+ public:
+  Pending(LedgerKey& key, ByteView payload)
+      : key_(key),
+        payload_(payload.begin(), payload.end()),
+        job_(key.worker_->submit([curve = key.curve_, path = key.path_, message = payload_,
+                                  durable = gate_->get_future().share()](ledger::BakingApp& app) {
+          return app.sign_with_hash(curve, path, message, [&] { return durable.get(); });
+        })) {}
+  ~Pending() override {
+    if (!finished_) gate_->set_value(false);
+  }
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
+
+  Result<tezos::Signature, KeyError> finish() override {
+    finished_ = true;
+    gate_->set_value(true);
+    return key_.conclude(payload_, job_.wait(key_.timeout_));
+  }
+
+ private:
+  LedgerKey& key_;
+  const Bytes payload_;
+  const std::shared_ptr<std::promise<bool>> gate_ = std::make_shared<std::promise<bool>>();  // before job_
+  ledger::DeviceWorker::Pending<Result<ledger::Signature, ledger::DeviceError>> job_;
+  bool finished_ = false;
+};
+
+std::unique_ptr<PendingSignature> LedgerKey::begin_sign(ByteView payload, const crypto::Digest32&) {
+  return std::make_unique<Pending>(*this, payload);
+}
+
+Result<tezos::Signature, KeyError> LedgerKey::sign(ByteView payload, const crypto::Digest32& digest) {
+  return begin_sign(payload, digest)->finish();
+}
+
+Result<tezos::Signature, KeyError> LedgerKey::conclude(ByteView payload,
+                                                       Result<ledger::Signature, ledger::DeviceError> result) {
   if (!result) {
     using ledger::DeviceErrc;
     const auto& e = result.error();

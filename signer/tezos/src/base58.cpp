@@ -102,24 +102,39 @@ std::string_view prefix_name(Prefix p) { return detail::info(p).name; }
 std::string base58_encode(ByteView data) {
   std::size_t zeros = 0;
   while (zeros < data.size() && data[zeros] == 0) ++zeros;
-  // log(256)/log(58) < 1.37: enough base-58 digits for the rest.
-  std::vector<std::uint8_t> digits((data.size() - zeros) * 137 / 100 + 1, 0);
-  std::size_t used = 0;
-  for (std::size_t i = zeros; i < data.size(); ++i) {
-    std::uint32_t carry = data[i];
-    std::size_t j = 0;
-    for (auto it = digits.rbegin(); (carry != 0 || j < used) && it != digits.rend(); ++it, ++j) {
-      carry += 256u * *it;
-      *it = static_cast<std::uint8_t>(carry % 58);
-      carry /= 58;
+  // The number in limbs of base 58^5 (least significant first), fed three bytes at a time: 15 times
+  // fewer steps than one byte into one digit, and limb * 2^24 + carry still fits in 64 bits. A
+  // signature is encoded on every request.
+  constexpr std::uint64_t kLimb = 58ull * 58 * 58 * 58 * 58;
+  std::vector<std::uint32_t> limbs;
+  limbs.reserve((data.size() - zeros) * 137 / 500 + 2);
+  for (std::size_t i = zeros; i < data.size();) {
+    const std::size_t take = std::min<std::size_t>(3, data.size() - i);
+    std::uint64_t carry = 0;
+    for (std::size_t k = 0; k < take; ++k) carry = (carry << 8) | data[i + k];
+    const std::uint64_t scale = 1ull << (8 * take);
+    i += take;
+    for (auto& limb : limbs) {
+      const std::uint64_t x = limb * scale + carry;
+      limb = static_cast<std::uint32_t>(x % kLimb);
+      carry = x / kLimb;
     }
-    used = j;
+    for (; carry != 0; carry /= kLimb) limbs.push_back(static_cast<std::uint32_t>(carry % kLimb));
   }
-  auto it = digits.begin() + static_cast<std::ptrdiff_t>(digits.size() - used);
   std::string out(zeros, '1');
-  out.reserve(zeros + used);
-  for (; it != digits.end(); ++it) out.push_back(kAlphabet[*it]);
-  sodium_memzero(digits.data(), digits.size());
+  out.reserve(zeros + limbs.size() * 5);
+  bool leading = true;  // the top limb's leading zero digits are not written
+  for (auto it = limbs.rbegin(); it != limbs.rend(); ++it) {
+    char five[5];
+    std::uint32_t v = *it;
+    for (int d = 4; d >= 0; --d, v /= 58) five[d] = kAlphabet[v % 58];
+    for (char c : five) {
+      if (leading && c == kAlphabet[0]) continue;
+      leading = false;
+      out.push_back(c);
+    }
+  }
+  sodium_memzero(limbs.data(), limbs.size() * sizeof(std::uint32_t));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,7 +86,11 @@ class BakingApp {
   // `message` is the whole watermarked payload (magic byte first), at most 235 bytes.
   Result<Signature, DeviceError> sign(DerivationType curve, const Path& path, ByteView message);
   // As sign(), and checks the returned hash equals BLAKE2b-256(message) (BadReply otherwise).
-  Result<Signature, DeviceError> sign_with_hash(DerivationType curve, const Path& path, ByteView message);
+  // `proceed`, when set, runs between the path APDU (which signs nothing) and the message: the
+  // message is sent only if it returns true, otherwise the call fails with Abandoned. The daemon
+  // waits there for its watermark to be durable, overlapping the fsync with the first exchange.
+  Result<Signature, DeviceError> sign_with_hash(DerivationType curve, const Path& path, ByteView message,
+                                                const std::function<bool()>& proceed = {});
   Result<std::array<std::uint8_t, 32>, DeviceError> hmac(DerivationType curve, const Path& path, ByteView message);
 
   // One raw exchange; status words other than 0x9000 become DeviceError.
@@ -94,7 +99,8 @@ class BakingApp {
  private:
   Result<PublicKey, DeviceError> pubkey_call(Ins ins, DerivationType curve, const Path& path,
                                              std::chrono::milliseconds timeout);
-  Result<Bytes, DeviceError> sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message);
+  Result<Bytes, DeviceError> sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message,
+                                      const std::function<bool()>& proceed);
 
   Transport& transport_;
   BakingAppTimeouts timeouts_;

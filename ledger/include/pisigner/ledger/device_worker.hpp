@@ -67,6 +67,8 @@ struct DeviceWorkerConfig {
 
 // Thread-safe. The destructor stops the thread and fails queued jobs with Unavailable.
 class DeviceWorker {
+  struct Task;  // a queued job (defined below)
+
  public:
   DeviceWorker(DeviceWorkerConfig config, TransportFactory factory, Clock& clock = real_clock());
   ~DeviceWorker();
@@ -79,6 +81,26 @@ class DeviceWorker {
   // cancelled if it has not started, and the device is marked unhealthy).
   template <class F>
   std::invoke_result_t<F&, BakingApp&> run(F f, std::chrono::milliseconds timeout);
+
+  // A job queued by submit(): its result, waited for once with a deadline.
+  template <class R>
+  class Pending {
+   public:
+    // As run(): at most `timeout` from this call; then the job is cancelled if it has not started,
+    // the device is marked unhealthy and a Transport/Timeout error is returned.
+    R wait(std::chrono::milliseconds timeout);
+
+   private:
+    friend class DeviceWorker;
+    Pending(DeviceWorker& worker, std::shared_ptr<Task> task, std::future<R> future)
+        : worker_(&worker), task_(std::move(task)), future_(std::move(future)) {}
+    DeviceWorker* worker_;
+    std::shared_ptr<Task> task_;
+    std::future<R> future_;
+  };
+  // Queues `f(BakingApp&)` and returns at once, so the caller can work while the device does.
+  template <class F>
+  Pending<std::invoke_result_t<F&, BakingApp&>> submit(F f);
 
   DeviceState state() const;
   // Drops the current transport (if any) and reconnects now, resetting the backoff.
@@ -134,7 +156,7 @@ class DeviceWorker {
 };
 
 template <class F>
-std::invoke_result_t<F&, BakingApp&> DeviceWorker::run(F f, std::chrono::milliseconds timeout) {
+DeviceWorker::Pending<std::invoke_result_t<F&, BakingApp&>> DeviceWorker::submit(F f) {
   using R = std::invoke_result_t<F&, BakingApp&>;
   auto promise = std::make_shared<std::promise<R>>();
   auto future = promise->get_future();
@@ -145,13 +167,23 @@ std::invoke_result_t<F&, BakingApp&> DeviceWorker::run(F f, std::chrono::millise
       promise->set_value(fail(*unavailable));
     }
   });
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    mark_timed_out(task, timeout);
+  return Pending<R>(*this, std::move(task), std::move(future));
+}
+
+template <class R>
+R DeviceWorker::Pending<R>::wait(std::chrono::milliseconds timeout) {
+  if (future_.wait_for(timeout) != std::future_status::ready) {
+    worker_->mark_timed_out(task_, timeout);
     return fail(DeviceError{DeviceErrc::Transport,
                             "Ledger did not answer within " + std::to_string(timeout.count()) + " ms", 0,
                             TransportErrc::Timeout});
   }
-  return future.get();
+  return future_.get();
+}
+
+template <class F>
+std::invoke_result_t<F&, BakingApp&> DeviceWorker::run(F f, std::chrono::milliseconds timeout) {
+  return submit(std::move(f)).wait(timeout);
 }
 
 }  // namespace pisigner::ledger

@@ -22,7 +22,9 @@ struct ServerConfig {
   // Operator API (pisignerctl ledger ...); never expose it through the proxy. Empty: disabled.
   std::vector<std::string> admin_listen{"127.0.0.1:6733"};
   bool known_keys = false;
-  int io_threads = 1;  // one baker connection: more I/O threads only add wake-ups
+  // Each I/O thread owns its connections (no wake-ups between threads on a request's path); soft-key
+  // signs run inline, so concurrent clients sign in parallel up to this many and share fsyncs.
+  int io_threads = 4;
   int sign_threads = 8;
   std::size_t body_limit = 64 * 1024;
   std::chrono::seconds header_timeout{10};

@@ -19,7 +19,7 @@ struct ServerOptions {
   std::size_t body_limit = 64 * 1024;
   std::chrono::seconds header_timeout{10};  // to receive a whole request once bytes start flowing
   std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
-  int io_threads = 1;
+  int io_threads = 4;  // one io_context and thread each; connections dealt round-robin
   int sign_threads = 8;
 };
 

@@ -43,9 +43,10 @@ class Store {
  public:
   virtual ~Store() = default;
   virtual Result<std::optional<Record>, StoreError> get(const HwmKey& key) = 0;
-  // Replaces the record and fsyncs before returning.
+  // Replaces the record and fsyncs before returning. Concurrent calls may share one fsync.
   virtual Result<void, StoreError> put_durable(const HwmKey& key, const Record& record) = 0;
-  // Attaches the signature to the record at the same (level, round, hash); not fsynced.
+  // Attaches the signature to the record at the same (level, round, hash). Not written at once: it
+  // goes to disk with the next durable commit (put_durable, probe_writable) or on destruction.
   virtual Result<void, StoreError> put_signature(const HwmKey& key, const Record& record) = 0;
   virtual Result<std::vector<std::pair<HwmKey, Record>>, StoreError> list() = 0;
   // Proves the store still accepts durable writes (health check); does not touch records.

@@ -32,9 +32,12 @@ class Watermarks {
   // sign must never allow another payload at the same level and round).
   // Returns the signature (fresh or cached) or an AdvanceError; on Code::Store `sign` was not called.
   // A failed put_signature() does not fail the call (see signature_store_failures()).
+  // `start`, when set, runs once the rule allows signing and before the fsync: work that signs
+  // nothing (a Ledger receiving the derivation path) overlaps the fsync there.
   Result<std::string, AdvanceError> sign_once(
       const HwmKey& key, const Request& request,
-      const std::function<Result<std::string, std::string>()>& sign);
+      const std::function<Result<std::string, std::string>()>& sign,
+      const std::function<void()>& start = {});
 
   // Signatures returned although put_signature() failed (the watermark itself was durable).
   std::uint64_t signature_store_failures() const { return signature_store_failures_.load(); }

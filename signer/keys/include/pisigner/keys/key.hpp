@@ -2,6 +2,7 @@
 // Backends: soft (in-process secret, testnets), ledger (Tezos Baking app over HID/TCP).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,14 @@ struct KeyError {
   std::string message;
 };
 
+// A signature begun with Key::begin_sign(). finish() produces it; destroying it unfinished abandons
+// it and nothing is signed.
+class PendingSignature {
+ public:
+  virtual ~PendingSignature() = default;
+  virtual Result<tezos::Signature, KeyError> finish() = 0;
+};
+
 // Thread-safe: sign() may be called concurrently (backends serialise internally where needed).
 class Key {
  public:
@@ -31,6 +40,11 @@ class Key {
   virtual std::optional<tezos::PublicKey> public_key() const = 0;
   // Signs the payload (magic byte included); `digest` is BLAKE2b-256(payload), computed once by the caller.
   virtual Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) = 0;
+  // Starts a signature whose first steps sign nothing (a Ledger receives the derivation path), so
+  // they overlap the caller's watermark fsync; the caller calls finish() once the watermark is
+  // durable. `payload` must outlive the PendingSignature. Default: nothing starts early, finish()
+  // calls sign().
+  virtual std::unique_ptr<PendingSignature> begin_sign(ByteView payload, const crypto::Digest32& digest);
   // "soft" or "ledger".
   virtual std::string backend() const = 0;
 };

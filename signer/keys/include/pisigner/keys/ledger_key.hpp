@@ -24,6 +24,9 @@ class LedgerKey final : public Key {
   // Device refusals (watermark, not a baking message, not authorized) are Refused; absent, locked,
   // wrong app, hung are Unavailable. The returned signature is verified against the device's key.
   Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) override;
+  // Queues the SIGN_WITH_HASH exchange at once: the device gets the path while the caller makes its
+  // watermark durable, and the message only after finish(). `timeout` counts from finish().
+  std::unique_ptr<PendingSignature> begin_sign(ByteView payload, const crypto::Digest32& digest) override;
   std::string backend() const override { return "ledger"; }
 
   // Called after each successful device signature (a signature is proof the device is alive).
@@ -42,6 +45,10 @@ class LedgerKey final : public Key {
                                                                               const tezos::PublicKeyHash& pkh);
 
  private:
+  class Pending;
+  // The device's answer -> a verified signature or a KeyError, with the health hooks.
+  Result<tezos::Signature, KeyError> conclude(ByteView payload, Result<ledger::Signature, ledger::DeviceError> result);
+
   std::shared_ptr<ledger::DeviceWorker> worker_;
   const ledger::DerivationType curve_;
   const ledger::Path path_;
