@@ -21,11 +21,16 @@ struct RouterHarness {
         router(*h.signer, health, h.metrics, std::move(ro)) {
     health.add("ledger", true);
   }
+  // As the server does: handle, then the after-send work (metrics, log line).
   Response post(const std::string& target, std::string body, std::string content_type = "application/json") {
-    return router.handle(Request{"POST", target, std::move(content_type), std::move(body)});
+    return sent(router.handle(Request{"POST", target, std::move(content_type), std::move(body)}));
   }
   Response get(const std::string& target, std::string method = "GET") {
-    return router.handle(Request{std::move(method), target, "", ""});
+    return sent(router.handle(Request{std::move(method), target, "", ""}));
+  }
+  static Response sent(Response r) {
+    if (r.after_send) r.after_send();
+    return r;
   }
   Harness h;
   health::Health health;

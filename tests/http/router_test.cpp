@@ -376,6 +376,13 @@ TEST(Router, UnknownRoutesAre404AndSoftKeySignsRunInline) {
   EXPECT_FALSE(rh.router.blocking(Request{"GET", keys_path(), "", ""}));
   EXPECT_FALSE(rh.router.blocking(Request{"GET", "/authorized", "", ""}));
   EXPECT_FALSE(rh.router.blocking(Request{"POST", "/keys/not-a-pkh", "", ""}));
+
+  // A device-backed key's signs go to the pool (query string or not); its GETs stay inline.
+  rh.h.key->set_backend("ledger");
+  EXPECT_TRUE(rh.router.blocking(Request{"POST", keys_path(), "", ""}));
+  EXPECT_TRUE(rh.router.blocking(Request{"POST", keys_path() + "?version=2", "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"GET", keys_path(), "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"POST", keys_path(test::kB2Pkh), "", ""}));  // not configured
 }
 
 }  // namespace

@@ -22,6 +22,15 @@ const char* to_string(SignErrc c) {
   return "error";
 }
 
+namespace {
+// Base58 of the chain id, remembered per thread: a baker signs on one chain for months.
+const std::string& chain_text(const tezos::ChainId& chain) {
+  thread_local std::optional<std::pair<tezos::ChainId, std::string>> last;
+  if (!last || last->first != chain) last.emplace(chain, chain.to_b58());
+  return last->second;
+}
+}  // namespace
+
 void declare_metrics(metrics::Registry& r) {
   r.declare_counter("pisigner_sign_requests_total", "Signing requests by kind and result.");
   r.declare_histogram("pisigner_sign_duration_seconds", "Sign pipeline latency (request parsed to signature).",
@@ -39,7 +48,24 @@ Signer::Signer(const keys::Registry& keys, const policy::Policy& policy, const p
 
 Clock::TimePoint Signer::last_success() const { return Clock::TimePoint(Clock::Duration(last_success_.load())); }
 
+struct Signer::Report {
+  tezos::PublicKeyHash pkh;
+  std::string kind;
+  std::optional<tezos::Watermark> wm;
+  std::string outcome;
+  std::optional<SignErrc> error;
+  std::string error_message;
+  Clock::Duration latency;
+};
+
 Result<SignResult, SignError> Signer::sign(const SignRequest& request) {
+  std::function<void()> report;
+  auto result = sign(request, report);
+  report();
+  return result;
+}
+
+Result<SignResult, SignError> Signer::sign(const SignRequest& request, std::function<void()>& report) {
   const auto start = clock_.now();
   ++in_flight_;
   std::optional<tezos::Watermark> wm;
@@ -47,7 +73,7 @@ Result<SignResult, SignError> Signer::sign(const SignRequest& request) {
   --in_flight_;
   const auto latency = clock_.now() - start;
   if (result) last_success_ = clock_.now().time_since_epoch().count();
-  record(request, wm, result, latency);
+  report = [this, r = report_of(request, wm, result, latency)] { record(r); };
   return result;
 }
 
@@ -118,18 +144,27 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
   return SignResult{std::move(signed_).value(), wm, !fresh};
 }
 
-void Signer::record(const SignRequest& req, const std::optional<tezos::Watermark>& wm,
-                    const Result<SignResult, SignError>& result, Clock::Duration latency) {
-  const std::string kind = wm ? std::string(tezos::kind_name(wm->kind))
-                              : (req.payload.empty() ? "empty" : "magic_" + to_hex(ByteView(req.payload).first(1)));
-  const std::string outcome = result ? (result->cached ? "cached" : "ok") : to_string(result.error().code);
-  const double seconds = std::chrono::duration<double>(latency).count();
-  metrics_.inc("pisigner_sign_requests_total", {{"kind", kind}, {"result", outcome}});
-  if (result) metrics_.observe("pisigner_sign_duration_seconds", seconds, {{"kind", kind}});
+Signer::Report Signer::report_of(const SignRequest& req, const std::optional<tezos::Watermark>& wm,
+                                 const Result<SignResult, SignError>& result, Clock::Duration latency) const {
+  Report r{req.pkh, {}, wm, {}, std::nullopt, {}, latency};
+  r.kind = wm ? std::string(tezos::kind_name(wm->kind))
+              : (req.payload.empty() ? "empty" : "magic_" + to_hex(ByteView(req.payload).first(1)));
+  r.outcome = result ? (result->cached ? "cached" : "ok") : to_string(result.error().code);
   if (!result) {
-    switch (result.error().code) {
-      case SignErrc::WatermarkRefused: metrics_.inc("pisigner_watermark_refusals_total", {{"kind", kind}}); break;
-      case SignErrc::PolicyRefused: metrics_.inc("pisigner_policy_refusals_total", {{"kind", kind}}); break;
+    r.error = result.error().code;
+    r.error_message = result.error().message;
+  }
+  return r;
+}
+
+void Signer::record(const Report& r) {
+  const double seconds = std::chrono::duration<double>(r.latency).count();
+  metrics_.inc("pisigner_sign_requests_total", {{"kind", r.kind}, {"result", r.outcome}});
+  if (!r.error) metrics_.observe("pisigner_sign_duration_seconds", seconds, {{"kind", r.kind}});
+  if (r.error) {
+    switch (*r.error) {
+      case SignErrc::WatermarkRefused: metrics_.inc("pisigner_watermark_refusals_total", {{"kind", r.kind}}); break;
+      case SignErrc::PolicyRefused: metrics_.inc("pisigner_policy_refusals_total", {{"kind", r.kind}}); break;
       case SignErrc::AuthMissing:
       case SignErrc::AuthInvalid: metrics_.inc("pisigner_auth_failures_total"); break;
       default: break;
@@ -137,11 +172,13 @@ void Signer::record(const SignRequest& req, const std::optional<tezos::Watermark
   }
   // One line per request; never the payload or any secret. Formatting (base58) only when logged.
   if (!spdlog::should_log(spdlog::level::info)) return;
-  spdlog::info("sign pkh={} kind={} chain={} level={} round={} result={} latency_us={}{}{}", req.pkh.to_b58(), kind,
-               wm ? wm->chain.to_b58() : "-", wm ? std::to_string(wm->level) : "-",
-               wm && wm->round ? std::to_string(*wm->round) : "-", outcome,
-               std::chrono::duration_cast<std::chrono::microseconds>(latency).count(), result ? "" : " error=\"",
-               result ? "" : result.error().message + "\"");
+  const keys::KeyEntry* entry = keys_.find(r.pkh);
+  const auto& wm = r.wm;
+  spdlog::info("sign pkh={} kind={} chain={} level={} round={} result={} latency_us={}{}{}",
+               entry ? keys_.pkh_text(*entry) : r.pkh.to_b58(), r.kind, wm ? chain_text(wm->chain) : "-",
+               wm ? std::to_string(wm->level) : "-", wm && wm->round ? std::to_string(*wm->round) : "-", r.outcome,
+               std::chrono::duration_cast<std::chrono::microseconds>(r.latency).count(), r.error ? " error=\"" : "",
+               r.error ? r.error_message + "\"" : "");
 }
 
 }  // namespace pisigner::core

@@ -133,6 +133,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec || !self->keep_alive_) return self->close();
       self->read_next();
     });
+    // The write has started (a short reply is usually on the wire already).
+    if (r.after_send) r.after_send();
   }
 
   void close() {

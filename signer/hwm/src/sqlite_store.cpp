@@ -1,4 +1,5 @@
 // The SQLite Store: a write-through in-memory cache over one WAL-mode connection.
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -119,8 +120,7 @@ class SqliteStore final : public Store {
     if (failure) {
       // Nothing of this transaction is on disk; its signatures wait for the next one (newer
       // signatures put meanwhile for the same key win).
-      signatures.merge(pending_signatures_);
-      pending_signatures_ = std::move(signatures);
+      pending_signatures_.merge(signatures);  // keeps the newer of two for one key
     }
     for (Write* w : batch) {
       if (failure) {
@@ -153,10 +153,20 @@ class SqliteStore final : public Store {
       if (rc == SQLITE_DONE) return std::nullopt;
       return FailedStep{rc, sqlite3_errmsg(db), sqlite3_system_errno(db)};
     };
-    if (auto f = step(begin_.get())) return f;
+    // A signature whose key gets a new record in this batch would be overwritten at once.
+    std::vector<const std::pair<const HwmKey, Record>*> sigs;
+    for (const auto& entry : signatures) {
+      const bool replaced = std::any_of(batch.begin(), batch.end(), [&](const Write* w) { return *w->key == entry.first; });
+      if (!replaced) sigs.push_back(&entry);
+    }
+    // One statement commits on its own (the common case: one baker key signing in turn).
+    const bool explicit_tx = sigs.size() + batch.size() + (probe ? 1 : 0) > 1;
+    if (explicit_tx) {
+      if (auto f = step(begin_.get())) return f;
+    }
     Failure failure;
-    for (const auto& [key, record] : signatures) {
-      if ((failure = bind_signature_update(key, record))) break;
+    for (const auto* entry : sigs) {
+      if ((failure = bind_signature_update(entry->first, entry->second))) break;
     }
     for (std::size_t i = 0; !failure && i < batch.size(); ++i) {
       sqlite3_stmt* s = upsert_.get();
@@ -170,7 +180,7 @@ class SqliteStore final : public Store {
       failure = step(s);
     }
     if (!failure && probe) failure = step(probe_.get());
-    if (!failure) failure = step(commit_.get());
+    if (!failure && explicit_tx) failure = step(commit_.get());
     if (failure && !sqlite3_get_autocommit(db)) (void)step(rollback_.get());
     return failure;
   }

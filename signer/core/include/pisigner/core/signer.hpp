@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -54,7 +55,11 @@ class Signer {
   Signer(const keys::Registry& keys, const policy::Policy& policy, const policy::Authenticator& auth,
          hwm::Watermarks& watermarks, metrics::Registry& metrics, Clock& clock);
 
+  // Signs, then records the request's metrics and log line.
   Result<SignResult, SignError> sign(const SignRequest& request);
+  // As sign(), but the metrics and the log line are recorded when `report` is called (once): the
+  // HTTP layer calls it after the reply has left, so they are not on the reply's path.
+  Result<SignResult, SignError> sign(const SignRequest& request, std::function<void()>& report);
 
   // Refuse all further signatures (power loss, shutdown). Irreversible.
   void stop_accepting() { accepting_ = false; }
@@ -68,8 +73,10 @@ class Signer {
 
  private:
   Result<SignResult, SignError> run_pipeline(const SignRequest& request, std::optional<tezos::Watermark>& wm);
-  void record(const SignRequest& request, const std::optional<tezos::Watermark>& wm,
-              const Result<SignResult, SignError>& result, Clock::Duration latency);
+  struct Report;  // what record() needs, copied out of the request
+  Report report_of(const SignRequest& request, const std::optional<tezos::Watermark>& wm,
+                   const Result<SignResult, SignError>& result, Clock::Duration latency) const;
+  void record(const Report& report);
 
   const keys::Registry& keys_;
   const policy::Policy& policy_;

@@ -33,6 +33,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Run by the server once the reply is handed to the socket: logging and metrics stay off the
+  // reply's path. Callers of handle() outside the server run it themselves.
+  std::function<void()> after_send = {};
 };
 
 struct RouterOptions {

@@ -3,6 +3,8 @@
 
 #include <map>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "pisigner/keys/key.hpp"
@@ -23,12 +25,19 @@ class Registry {
   Registry& operator=(Registry&&) = default;
 
   const KeyEntry* find(const tezos::PublicKeyHash& pkh) const;
+  // The same by base58 text as it appears in a URL, without decoding it (only the canonical
+  // spelling matches; callers that must explain a miss decode the text themselves).
+  const KeyEntry* find(std::string_view pkh_b58) const;
+  // The entry's pkh in base58, encoded once at build().
+  const std::string& pkh_text(const KeyEntry& entry) const;
   const std::vector<KeyEntry>& entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
 
  private:
   std::vector<KeyEntry> entries_;
   std::map<tezos::PublicKeyHash, std::size_t> by_pkh_;
+  std::vector<std::string> texts_;  // parallel to entries_
+  std::map<std::string, std::size_t, std::less<>> by_text_;
 };
 
 }  // namespace pisigner::keys
