@@ -1,7 +1,9 @@
 // Daemon overhead on top of a Ledger, with the virtual Ledger (pisigner-vledger) answering after a
 // fixed delay:
 //   1. sign latency through pisignerd minus the device's own time, where the device time is measured
-//      in the same run by a direct client doing the same SIGN_WITH_HASH exchange (target <= 1 ms p99);
+//      in the same run by a direct client doing the same SIGN_WITH_HASH exchange with a second virtual
+//      Ledger (same seed, same delay), in alternating blocks so machine noise lands on both
+//      (target <= 1 ms p99);
 //   2. /authorized latency while a sign is in flight and while the device is hung (target <= 5 ms p99);
 //   3. time from a virtual replug to /authorized 200 (target <= 2 s).
 //
@@ -14,7 +16,9 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <thread>
+#include <tuple>
 
 #include "pisigner/crypto/hd.hpp"
 #include "pisigner/ledger/baking_app.hpp"
@@ -88,29 +92,19 @@ int main(int argc, char** argv) {
   }
   try {
     pb::WorkDir dir;
-    // The virtual Ledger: READY apdu=<p> control=<p> on stdout.
-    pb::Child vledger({VLEDGER_PATH, "--apdu-port", "0", "--control-port", "0", "--print-ready", "--authorize", kPath,
-                       "--curve", "ed25519", "--delay-ms", std::to_string(delay_ms)},
-                      (dir.path() / "vledger.log").string());
-    const std::string ready = vledger.wait_line("READY ", 10s);
-    const int apdu_port = std::stoi(ready.substr(ready.find("apdu=") + 5));
-    const int control_port = std::stoi(ready.substr(ready.find("control=") + 8));
-
-    // 1a. The device's own time, measured directly (the daemon is not connected yet: one client at a time).
-    std::vector<double> device_us;
-    {
-      auto t = pisigner::ledger::TcpTransport::connect("tcp://127.0.0.1:" + std::to_string(apdu_port), 2s);
-      if (!t) throw std::runtime_error("direct connect: " + t.error().message);
-      pisigner::ledger::BakingApp app(**t);
-      const auto path = pisigner::crypto::parse_path(kPath).value();
-      for (long i = 0; i < requests; ++i) {
-        auto payload = pisigner::from_hex(pb::attestation_hex(static_cast<std::int32_t>(i + 1), 0)).value();
-        auto t0 = pb::Clock::now();
-        auto s = app.sign_with_hash(pisigner::ledger::DerivationType::Ed25519, path, payload);
-        device_us.push_back(pb::micros(pb::Clock::now() - t0));
-        if (!s) throw std::runtime_error("direct sign: " + s.error().message);
-      }
-    }
+    // A virtual Ledger: READY apdu=<p> control=<p> on stdout.
+    auto start_vledger = [&](const char* log) {
+      auto child = std::make_unique<pb::Child>(
+          std::vector<std::string>{VLEDGER_PATH, "--apdu-port", "0", "--control-port", "0", "--print-ready", "--authorize",
+                                   kPath, "--curve", "ed25519", "--delay-ms", std::to_string(delay_ms)},
+          (dir.path() / log).string());
+      const std::string ready = child->wait_line("READY ", 10s);
+      return std::tuple(std::move(child), std::stoi(ready.substr(ready.find("apdu=") + 5)),
+                        std::stoi(ready.substr(ready.find("control=") + 8)));
+    };
+    auto [vledger, apdu_port, control_port] = start_vledger("vledger.log");  // pisignerd's device
+    auto [direct_vledger, direct_port, direct_control] = start_vledger("vledger-direct.log");
+    (void)direct_control;
 
     // pisignerd with that Ledger key.
     std::ofstream(dir.path() / "pisigner.toml")
@@ -124,21 +118,38 @@ int main(int argc, char** argv) {
     Getter health(port);
     for (int i = 0; i < 100 && health.get("/authorized") != 200; ++i) std::this_thread::sleep_for(50ms);
 
-    // 1b. Through pisignerd: same exchange plus HTTP, policy, watermark (fsync), verification.
-    // The device watermark continues above the direct run's levels.
-    std::vector<double> daemon_us;
+    // 1. The device's own time (a direct client on the second virtual Ledger) and the same
+    // signatures through pisignerd (HTTP, policy, the durable watermark, the device worker,
+    // verification), in alternating blocks of 20.
+    std::vector<double> device_us, daemon_us;
     {
+      auto t = pisigner::ledger::TcpTransport::connect("tcp://127.0.0.1:" + std::to_string(direct_port), 2s);
+      if (!t) throw std::runtime_error("direct connect: " + t.error().message);
+      pisigner::ledger::BakingApp app(**t);
+      const auto path = pisigner::crypto::parse_path(kPath).value();
       pb::SignClient c(port);
       std::string reply;
-      for (long i = 0; i < requests; ++i) {
-        auto t0 = pb::Clock::now();
-        int st = c.sign(kPkh, pb::attestation_hex(static_cast<std::int32_t>(requests + 1 + i), 0), reply);
-        daemon_us.push_back(pb::micros(pb::Clock::now() - t0));
-        if (st != 200) throw std::runtime_error("sign through pisignerd: " + std::to_string(st) + " " + reply);
+      constexpr long kBlock = 20;
+      for (long i = 0; i < 2 * requests; ++i) {
+        const auto level = static_cast<std::int32_t>(i + 1);
+        const auto hex = pb::attestation_hex(level, 0);
+        if ((i / kBlock) % 2 == 0) {
+          auto payload = pisigner::from_hex(hex).value();
+          auto t0 = pb::Clock::now();
+          auto s = app.sign_with_hash(pisigner::ledger::DerivationType::Ed25519, path, payload);
+          device_us.push_back(pb::micros(pb::Clock::now() - t0));
+          if (!s) throw std::runtime_error("direct sign: " + s.error().message);
+        } else {
+          auto t0 = pb::Clock::now();
+          int st = c.sign(kPkh, hex, reply);
+          daemon_us.push_back(pb::micros(pb::Clock::now() - t0));
+          if (st != 200) throw std::runtime_error("sign through pisignerd: " + std::to_string(st) + " " + reply);
+        }
       }
     }
     const auto pd = pb::percentiles(device_us), pp = pb::percentiles(daemon_us);
-    std::printf("== Ledger overhead (virtual Ledger, %ld ms per APDU, %ld signatures each)\n", delay_ms, requests);
+    std::printf("== Ledger overhead (virtual Ledger, %ld ms per APDU, %zu signatures each, alternating blocks)\n", delay_ms,
+                daemon_us.size());
     std::printf("  %-22s %10s %10s %10s\n", "", "p50 us", "p99 us", "max us");
     std::printf("  %-22s %10.0f %10.0f %10.0f\n", "device (direct)", pd.p50, pd.p99, pd.max);
     std::printf("  %-22s %10.0f %10.0f %10.0f\n", "through pisignerd", pp.p50, pp.p99, pp.max);

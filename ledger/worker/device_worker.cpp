@@ -64,11 +64,17 @@ bool DeviceWorker::wait_connected(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [&] { return connected_; });
 }
 
-std::shared_ptr<DeviceWorker::Task> DeviceWorker::enqueue(std::function<void(BakingApp*, const DeviceError*)> fn) {
+std::shared_ptr<DeviceWorker::Task> DeviceWorker::enqueue(std::function<void(BakingApp*, const DeviceError*)> fn,
+                                                          bool probe) {
   auto task = std::make_shared<Task>();
   task->fn = std::move(fn);
+  task->probe = probe;
   std::lock_guard lock(mutex_);
-  queue_.push_back(task);
+  if (!probe) ++jobs_queued_;
+  // Other jobs go ahead of queued probes (in arrival order among themselves).
+  auto at = probe ? queue_.end()
+                  : std::find_if(queue_.begin(), queue_.end(), [](const std::shared_ptr<Task>& t) { return t->probe; });
+  queue_.insert(at, task);
   cv_.notify_all();
   return task;
 }
@@ -279,19 +285,36 @@ void DeviceWorker::loop() {
 }
 
 Result<void, DeviceError> DeviceWorker::refresh(std::chrono::milliseconds timeout) {
-  return run(
+  const auto deadline = clock_.now() + timeout;
+  const std::uint64_t jobs_before = [&] {
+    std::lock_guard lock(mutex_);
+    return jobs_queued_;
+  }();
+  auto version = run_probe(
       [this](BakingApp& app) -> Result<void, DeviceError> {
         auto v = app.version();
         if (!v) return fail(std::move(v).error());
-        auto auth = app.query_auth_key_with_curve();
-        if (!auth) return fail(std::move(auth).error());
         std::lock_guard lock(mutex_);
         state_.app_open = true;
         state_.app_version = *v;
-        set_authorized(*auth);
         return {};
       },
       timeout);
+  if (!version) return version;
+  {
+    std::lock_guard lock(mutex_);
+    if (jobs_queued_ != jobs_before) return {};  // a signature is waiting: it goes first, the probe ends
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.now());
+  return run_probe(
+      [this](BakingApp& app) -> Result<void, DeviceError> {
+        auto auth = app.query_auth_key_with_curve();
+        if (!auth) return fail(std::move(auth).error());
+        std::lock_guard lock(mutex_);
+        set_authorized(*auth);
+        return {};
+      },
+      std::max(left, std::chrono::milliseconds(1)));
 }
 
 }  // namespace pisigner::ledger

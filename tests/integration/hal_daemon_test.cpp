@@ -128,7 +128,7 @@ TEST(HalDaemon, UpsOnBatteryWarnsThenLowChargeFailsAuthorizedAndMainsRestoresIt)
   ASSERT_TRUE(eventually([&] { return c.get("/authorized").status == 200; })) << c.get("/authorized").body;
   EXPECT_EQ(check_state(c, "ups"), "ok");
   EXPECT_EQ(c.post(kKeyPath, "\"" + attestation_hex(11, 0) + "\"").status, 200);
-  EXPECT_EQ(d.stop(), 0);
+  EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
 TEST(HalDaemon, CriticalPastGraceStopsSigningClosesStoreAndPowersOffThroughLogind) {

@@ -234,6 +234,36 @@ TEST(DeviceWorker, SubmittedJobRunsWhileTheCallerWorks) {
   EXPECT_EQ(*r, Bytes(64, 0x5A));
 }
 
+// A signature that arrives while a health probe waits does not wait for the probe's exchanges.
+TEST(DeviceWorker, JobsGoAheadOfQueuedHealthProbes) {
+  Harness h;
+  DeviceWorker w(h.config(), h.factory());
+  ASSERT_TRUE(w.wait_connected(2s));
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  auto busy = w.submit([&](BakingApp&) -> Result<int, DeviceError> {  // the device is busy meanwhile
+    released.wait();
+    return 0;
+  });
+  std::thread prober([&] { EXPECT_TRUE(w.refresh(5s)); });
+  std::this_thread::sleep_for(200ms);  // the probe's first exchange is queued behind `busy`
+  std::atomic<int> exchanges_at_start{-1};
+  auto sign = w.submit([&](BakingApp& app) {
+    exchanges_at_start = h.sw->exchanges.load();
+    return sign_job(app);
+  });
+  const int before = h.sw->exchanges.load();
+  release.set_value();
+  ASSERT_TRUE(busy.wait(5s));
+  auto r = sign.wait(5s);
+  ASSERT_TRUE(r) << r.error().message;
+  prober.join();
+  EXPECT_EQ(exchanges_at_start.load(), before) << "the queued probe ran before the signature";
+  // The probe yielded: its first exchange ran after the signature, its second not at all (the
+  // signature just proved the device works).
+  EXPECT_EQ(h.sw->exchanges.load(), before + 3);
+}
+
 TEST(DeviceWorker, AuthorizedKeyIsComparedWithTheConfiguredOne) {
   Harness h;
   auto cfg = h.config();

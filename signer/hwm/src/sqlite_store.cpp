@@ -118,9 +118,9 @@ class SqliteStore final : public Store {
     Failure failure = write_transaction(batch, signatures, probe);
     lock.lock();
     if (failure) {
-      // Nothing of this transaction is on disk; its signatures wait for the next one (newer
-      // signatures put meanwhile for the same key win).
-      pending_signatures_.merge(signatures);  // keeps the newer of two for one key
+      // Nothing of this transaction is on disk; its signatures wait for the next one. merge() keeps
+      // a signature put meanwhile for the same key (the newer).
+      pending_signatures_.merge(signatures);
     }
     for (Write* w : batch) {
       if (failure) {

@@ -106,7 +106,10 @@ class DeviceWorker {
   // Drops the current transport (if any) and reconnects now, resetting the backoff.
   void request_reconnect();
   void on_hotplug(HotplugEvent e);
-  // A health probe: VERSION + QUERY_AUTH_KEY_WITH_CURVE, results stored in state().
+  // A health probe: VERSION + QUERY_AUTH_KEY_WITH_CURVE, results stored in state(). Each is its own
+  // job, queued behind every other job, and a job arriving during the first ends the probe there: a
+  // signature arriving during a probe waits for one exchange at most (its own result then tells
+  // whether the device works).
   Result<void, DeviceError> refresh(std::chrono::milliseconds timeout);
   // Blocks until a verified device is connected or the time passes (for start-up and tests).
   bool wait_connected(std::chrono::milliseconds timeout);
@@ -114,10 +117,15 @@ class DeviceWorker {
  private:
   struct Task {
     std::function<void(BakingApp*, const DeviceError*)> fn;
+    bool probe = false;  // health probes yield to every other job
     std::atomic<bool> cancelled{false};
   };
 
-  std::shared_ptr<Task> enqueue(std::function<void(BakingApp*, const DeviceError*)> fn);
+  std::shared_ptr<Task> enqueue(std::function<void(BakingApp*, const DeviceError*)> fn, bool probe = false);
+  template <class F>
+  std::invoke_result_t<F&, BakingApp&> run_probe(F f, std::chrono::milliseconds timeout);
+  template <class F>
+  Pending<std::invoke_result_t<F&, BakingApp&>> submit_job(F f, bool probe);
   void mark_timed_out(const std::shared_ptr<Task>& task, std::chrono::milliseconds timeout);
   void loop();
   void run_task(const std::shared_ptr<Task>& task);     // worker thread only
@@ -148,6 +156,7 @@ class DeviceWorker {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Task>> queue_;
   bool stop_ = false;
+  std::uint64_t jobs_queued_ = 0;  // non-probe jobs ever queued
   bool reconnect_requested_ = false;
   bool connected_ = false;
   DeviceState state_;
@@ -157,17 +166,29 @@ class DeviceWorker {
 
 template <class F>
 DeviceWorker::Pending<std::invoke_result_t<F&, BakingApp&>> DeviceWorker::submit(F f) {
+  return submit_job(std::move(f), false);
+}
+
+template <class F>
+DeviceWorker::Pending<std::invoke_result_t<F&, BakingApp&>> DeviceWorker::submit_job(F f, bool probe) {
   using R = std::invoke_result_t<F&, BakingApp&>;
   auto promise = std::make_shared<std::promise<R>>();
   auto future = promise->get_future();
-  auto task = enqueue([promise, f = std::move(f)](BakingApp* app, const DeviceError* unavailable) mutable {
-    if (app != nullptr) {
-      promise->set_value(f(*app));
-    } else {
-      promise->set_value(fail(*unavailable));
-    }
-  });
+  auto task = enqueue(
+      [promise, f = std::move(f)](BakingApp* app, const DeviceError* unavailable) mutable {
+        if (app != nullptr) {
+          promise->set_value(f(*app));
+        } else {
+          promise->set_value(fail(*unavailable));
+        }
+      },
+      probe);
   return Pending<R>(*this, std::move(task), std::move(future));
+}
+
+template <class F>
+std::invoke_result_t<F&, BakingApp&> DeviceWorker::run_probe(F f, std::chrono::milliseconds timeout) {
+  return submit_job(std::move(f), true).wait(timeout);
 }
 
 template <class R>
