@@ -3,6 +3,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <sstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "support/daemon.hpp"
@@ -54,6 +56,36 @@ TEST(Daemon, ServesTheOctezRemoteSignerApi) {
   EXPECT_EQ(authz.status, 200) << authz.body;
   EXPECT_TRUE(json::parse(authz.body)["authorized"].get<bool>());
   EXPECT_NE(c.get("/metrics").body.find("pisigner_sign_duration_seconds_bucket"), std::string::npos);
+  EXPECT_EQ(d.stop(), 0);
+}
+
+// One line per signing request with what an operator greps for; never a secret. The line is
+// written once the reply has left, so the test waits for it.
+TEST(Daemon, LogsOneLinePerSigningRequest) {
+  TempDir dir("log");
+  Daemon d(dir.path(), basic_config(dir.path()));
+  auto c = d.client();
+  ASSERT_EQ(c.post(kKeyPath, quoted(attestation_hex(100, 2))).status, 200);
+  ASSERT_EQ(c.post(kKeyPath, quoted(attestation_hex(100, 2, 1))).status, 500);
+  auto lines_with = [&](const std::string& needle) {
+    std::istringstream in(d.log());
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos ? 1 : 0;
+    return n;
+  };
+  const std::string ok = std::string("sign pkh=") + kBootstrap1Pkh +
+                         " kind=attestation chain=NetXxkAx4woPLyu level=100 round=2 result=ok latency_us=";
+  const std::string refused = std::string("sign pkh=") + kBootstrap1Pkh +
+                              " kind=attestation chain=NetXxkAx4woPLyu level=100 round=2 result=watermark_refused";
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((lines_with(ok) == 0 || lines_with(refused) == 0) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(lines_with(ok), 1) << d.log();
+  EXPECT_EQ(lines_with(refused), 1) << d.log();
+  EXPECT_EQ(lines_with("already signed with different data\""), 1) << "the refusal says why";
+  EXPECT_EQ(lines_with("sign pkh="), 2) << "one line per request";
+  EXPECT_EQ(d.log().find("edsk"), std::string::npos) << "a secret key in the log";
   EXPECT_EQ(d.stop(), 0);
 }
 

@@ -189,7 +189,12 @@ TEST(LedgerE2E, WrongDeviceIsRefused) {
   EXPECT_EQ(a.status, 503);
   EXPECT_NE(a.body.find("wrong Ledger"), std::string::npos) << a.body;
   EXPECT_NE(c.post(kKeyPath, quoted(attestation_hex(5, 0))).status, 200);
-  EXPECT_NE(d.log().find("wrong Ledger"), std::string::npos);
+  // The request's log line follows its reply.
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (d.log().find("wrong Ledger") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_NE(d.log().find("wrong Ledger"), std::string::npos) << d.log();
 }
 
 TEST(LedgerE2E, PisignerctlLedgerGoesThroughTheDaemon) {

@@ -34,7 +34,8 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   // Run by the server once the reply is handed to the socket: logging and metrics stay off the
-  // reply's path. Callers of handle() outside the server run it themselves.
+  // reply's path, so they may show a request a moment after its client has the reply. Callers of
+  // handle() outside the server run it themselves.
   std::function<void()> after_send = {};
 };
 
