@@ -161,20 +161,20 @@ Result<void, DeviceError> BakingApp::deauthorize() {
   return {};
 }
 
-Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message,
-                                               const std::function<bool()>& proceed) {
-  if (message.size() > kMaxApduData) {
-    return fail(DeviceError{DeviceErrc::WrongLength,
-                            "message of " + std::to_string(message.size()) + " bytes is over the Ledger's 235-byte limit", 0, {}});
-  }
+Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message) {
+  if (message.size() > kMaxApduData) return sign_message(ins, curve, message);  // refused before any APDU
   auto p = encode_path(path);
   if (!p) return fail(std::move(p).error());
   // Always select the key first: without it the app signs with whatever path it last saw.
   auto first = call(ins, kP1First, p2(curve), std::move(*p), timeouts_.apdu);
   if (!first) return fail(std::move(first).error());
-  if (proceed && !proceed()) {
-    // The app holds only the path; the next instruction starts afresh.
-    return fail(DeviceError{DeviceErrc::Abandoned, "not signed: the host withdrew the request before sending it", 0, {}});
+  return sign_message(ins, curve, message);
+}
+
+Result<Bytes, DeviceError> BakingApp::sign_message(Ins ins, DerivationType curve, ByteView message) {
+  if (message.size() > kMaxApduData) {
+    return fail(DeviceError{DeviceErrc::WrongLength,
+                            "message of " + std::to_string(message.size()) + " bytes is over the Ledger's 235-byte limit", 0, {}});
   }
   // Delegations prompt on the device; baking messages answer at once.
   const bool may_prompt = !message.empty() && message[0] == 0x03;
@@ -183,14 +183,36 @@ Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, co
 }
 
 Result<Signature, DeviceError> BakingApp::sign(DerivationType curve, const Path& path, ByteView message) {
-  auto r = sign_raw(Ins::Sign, curve, path, message, {});
+  auto r = sign_raw(Ins::Sign, curve, path, message);
   if (!r) return fail(std::move(r).error());
   return decode_signature(curve, *r);
 }
 
-Result<Signature, DeviceError> BakingApp::sign_with_hash(DerivationType curve, const Path& path, ByteView message,
-                                                         const std::function<bool()>& proceed) {
-  auto r = sign_raw(Ins::SignWithHash, curve, path, message, proceed);
+Result<void, DeviceError> BakingApp::sign_with_hash_begin(DerivationType curve, const Path& path) {
+  if (path_sent_) return fail(bad("a signature is already under way"));
+  auto p = encode_path(path);
+  if (!p) return fail(std::move(p).error());
+  auto s = transport_.send(Apdu{kCla, static_cast<std::uint8_t>(Ins::SignWithHash), kP1First, p2(curve), std::move(*p)},
+                           timeouts_.apdu);
+  if (!s) return fail(error_from_transport(s.error()));
+  path_sent_ = true;
+  return {};
+}
+
+Result<void, DeviceError> BakingApp::read_path_reply() {
+  if (!path_sent_) return fail(bad("no signature under way"));
+  path_sent_ = false;
+  auto r = transport_.receive(timeouts_.apdu);
+  if (!r) return fail(error_from_transport(r.error()));
+  if (r->sw != sw::kOk) return fail(error_from_sw(r->sw, Ins::SignWithHash));
+  return {};
+}
+
+Result<void, DeviceError> BakingApp::sign_with_hash_abandon() { return read_path_reply(); }
+
+Result<Signature, DeviceError> BakingApp::sign_with_hash_finish(DerivationType curve, ByteView message) {
+  if (auto first = read_path_reply(); !first) return fail(std::move(first).error());
+  auto r = sign_message(Ins::SignWithHash, curve, message);
   if (!r) return fail(std::move(r).error());
   if (r->size() <= kHashSize) return fail(bad("SIGN_WITH_HASH reply too short"));
   const auto expected = crypto::blake2b_256(message);
@@ -198,6 +220,21 @@ Result<Signature, DeviceError> BakingApp::sign_with_hash(DerivationType curve, c
     return fail(bad("the hash the Ledger signed is not BLAKE2b-256 of the message"));
   }
   return decode_signature(curve, ByteView(*r).subspan(kHashSize));
+}
+
+Result<Signature, DeviceError> BakingApp::sign_with_hash(DerivationType curve, const Path& path, ByteView message,
+                                                         const std::function<bool()>& proceed) {
+  if (message.size() > kMaxApduData) {
+    return fail(DeviceError{DeviceErrc::WrongLength,
+                            "message of " + std::to_string(message.size()) + " bytes is over the Ledger's 235-byte limit", 0, {}});
+  }
+  if (auto b = sign_with_hash_begin(curve, path); !b) return fail(std::move(b).error());
+  if (proceed && !proceed()) {
+    if (auto a = sign_with_hash_abandon(); !a) return fail(std::move(a).error());
+    // The app holds only the path; the next instruction starts afresh.
+    return fail(DeviceError{DeviceErrc::Abandoned, "not signed: the host withdrew the request before sending it", 0, {}});
+  }
+  return sign_with_hash_finish(curve, message);
 }
 
 Result<std::array<std::uint8_t, 32>, DeviceError> BakingApp::hmac(DerivationType curve, const Path& path, ByteView message) {

@@ -26,4 +26,17 @@ const char* to_string(TransportErrc c) {
   return "unknown";
 }
 
+Result<void, TransportError> Transport::send(const Apdu& apdu, std::chrono::milliseconds) {
+  if (unsent_) return fail(TransportError{TransportErrc::Protocol, "send() twice without receive()"});
+  unsent_ = apdu;
+  return {};
+}
+
+Result<Reply, TransportError> Transport::receive(std::chrono::milliseconds timeout) {
+  if (!unsent_) return fail(TransportError{TransportErrc::Protocol, "receive() without send()"});
+  const Apdu apdu = std::move(*unsent_);
+  unsent_.reset();
+  return exchange(apdu, timeout);
+}
+
 }  // namespace pisigner::ledger

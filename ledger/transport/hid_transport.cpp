@@ -2,6 +2,8 @@
 
 #include "pisigner/ledger/hid_framing.hpp"
 
+#include <algorithm>
+
 namespace pisigner::ledger {
 namespace {
 using std::chrono::milliseconds;
@@ -18,8 +20,13 @@ HidTransport::HidTransport(std::unique_ptr<HidDevice> device, Clock& clock)
 std::string HidTransport::describe() const { return "hid:" + device_->path(); }
 
 Result<Reply, TransportError> HidTransport::exchange(const Apdu& apdu, milliseconds timeout) {
-  const auto deadline = clock_.now() + timeout;
+  const auto start = clock_.now();
+  if (auto s = send(apdu, timeout); !s) return fail(std::move(s).error());
+  const auto left = std::chrono::duration_cast<milliseconds>(start + timeout - clock_.now());
+  return receive(std::max(left, milliseconds(0)));
+}
 
+Result<void, TransportError> HidTransport::send(const Apdu& apdu, milliseconds) {
   // A reply left over from an exchange that timed out would be taken for this one's.
   for (int i = 0;; ++i) {
     HidRead r = device_->read(milliseconds(0));
@@ -27,13 +34,16 @@ Result<Reply, TransportError> HidTransport::exchange(const Apdu& apdu, milliseco
     if (r.kind == HidRead::Kind::Gone) return fail(err(TransportErrc::Disconnected, r.message));
     if (i >= kMaxStaleReports) return fail(err(TransportErrc::Protocol, "device keeps sending unsolicited reports"));
   }
-
   const Bytes raw = apdu.encode();
   for (const HidReport& report : encode_hid_message(raw)) {
     auto w = device_->write(report);
     if (!w) return fail(std::move(w).error());
   }
+  return {};
+}
 
+Result<Reply, TransportError> HidTransport::receive(milliseconds timeout) {
+  const auto deadline = clock_.now() + timeout;
   HidReassembler reassembler;
   while (true) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - clock_.now());

@@ -138,6 +138,7 @@ TcpTransport::~TcpTransport() { close_socket(); }
 void TcpTransport::close_socket() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  awaiting_reply_ = false;
 }
 
 std::string TcpTransport::describe() const {
@@ -192,22 +193,42 @@ Result<void, TransportError> TcpTransport::open(Clock::TimePoint deadline) {
 
 Result<Reply, TransportError> TcpTransport::exchange(const Apdu& apdu, milliseconds timeout) {
   const auto deadline = clock_.now() + timeout;
+  if (auto s = send_until(apdu, deadline); !s) return fail(std::move(s).error());
+  return receive_until(deadline);
+}
+
+Result<void, TransportError> TcpTransport::send(const Apdu& apdu, milliseconds timeout) {
+  return send_until(apdu, clock_.now() + timeout);
+}
+
+Result<Reply, TransportError> TcpTransport::receive(milliseconds timeout) { return receive_until(clock_.now() + timeout); }
+
+Result<void, TransportError> TcpTransport::send_until(const Apdu& apdu, Clock::TimePoint deadline) {
+  if (awaiting_reply_) return fail(err(TransportErrc::Protocol, "send() before the previous reply was read"));
   if (fd_ < 0) {
     auto o = open(deadline);
     if (!o) return fail(std::move(o).error());
   }
+  Bytes frame;
+  const Bytes raw = apdu.encode();
+  append_be32(frame, static_cast<std::uint32_t>(raw.size()));
+  frame.insert(frame.end(), raw.begin(), raw.end());
+  if (auto s = send_all(clock_, fd_, frame, deadline); !s) {
+    close_socket();  // the byte stream is out of step
+    return fail(std::move(s).error());
+  }
+  awaiting_reply_ = true;
+  return {};
+}
+
+Result<Reply, TransportError> TcpTransport::receive_until(Clock::TimePoint deadline) {
+  if (!awaiting_reply_) return fail(err(TransportErrc::Protocol, "receive() without send()"));
+  awaiting_reply_ = false;
   // Any failure below leaves the byte stream out of step: drop the connection.
   auto fail_closed = [&](TransportError e) {
     close_socket();
     return fail(std::move(e));
   };
-
-  Bytes frame;
-  const Bytes raw = apdu.encode();
-  append_be32(frame, static_cast<std::uint32_t>(raw.size()));
-  frame.insert(frame.end(), raw.begin(), raw.end());
-  if (auto s = send_all(clock_, fd_, frame, deadline); !s) return fail_closed(std::move(s).error());
-
   std::uint8_t header[4];
   if (auto r = recv_exact(clock_, fd_, header, sizeof header, deadline); !r) return fail_closed(std::move(r).error());
   const std::uint32_t n = read_be32(header, 0);

@@ -258,7 +258,10 @@ void DeviceWorker::loop() {
     if (requested) backoff_ = config_.backoff_initial;
     if (requested || (!app_ && clock_.now() >= next_attempt_)) {
       lock.unlock();
-      connect();
+      {
+        std::lock_guard device(device_mu_);
+        connect();
+      }
       lock.lock();
       continue;
     }
@@ -266,7 +269,10 @@ void DeviceWorker::loop() {
       auto task = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
-      run_task(task);
+      {
+        std::lock_guard device(device_mu_);
+        run_task(task);
+      }
       lock.lock();
       continue;
     }
@@ -282,6 +288,39 @@ void DeviceWorker::loop() {
   auto rest = std::move(queue_);
   lock.unlock();
   for (auto& task : rest) task->fn(nullptr, &stopped);
+}
+
+Result<DeviceWorker::Lease, DeviceError> DeviceWorker::lease(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(mutex_);
+    ++jobs_queued_;  // a probe in progress ends after its current exchange
+  }
+  std::unique_lock device(device_mu_, std::defer_lock);
+  if (!device.try_lock_for(timeout)) {
+    const std::string what = "Ledger busy for " + std::to_string(timeout.count()) + " ms";
+    {
+      std::lock_guard lock(mutex_);
+      state_.responsive = false;
+      state_.last_error = what;
+    }
+    return fail(DeviceError{DeviceErrc::Transport, what, 0, TransportErrc::Timeout});
+  }
+  if (!app_ || transport_failed_) {
+    std::lock_guard lock(mutex_);
+    return fail(DeviceError{DeviceErrc::Unavailable,
+                            "no usable Ledger" + (state_.last_error.empty() ? std::string() : ": " + state_.last_error),
+                            0, {}});
+  }
+  return Lease(*this, std::move(device));
+}
+
+DeviceWorker::Lease::~Lease() {
+  if (!lock_.owns_lock() || !worker_->transport_failed_) return;
+  {
+    std::lock_guard lock(worker_->mutex_);
+    worker_->reconnect_requested_ = true;  // the worker drops the transport and reopens it
+  }
+  worker_->cv_.notify_all();
 }
 
 Result<void, DeviceError> DeviceWorker::refresh(std::chrono::milliseconds timeout) {

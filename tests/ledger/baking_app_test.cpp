@@ -277,8 +277,8 @@ TEST(BakingApp, SignWithHashChecksTheHash) {
   EXPECT_NE(mismatch.error().message.find("BLAKE2b"), std::string::npos);
 }
 
-// The daemon's watermark fsync runs between the two exchanges: the message goes out only if the
-// host says so, after the path exchange (which signs nothing).
+// The daemon's watermark fsync runs while the device reads the path (which signs nothing): the
+// message goes out only if the host then says so.
 TEST(BakingApp, SignWithHashSendsTheMessageOnlyWhenTheHostProceeds) {
   const Bytes msg = attestation();
   const auto h = crypto::blake2b_256(msg);
@@ -294,15 +294,22 @@ TEST(BakingApp, SignWithHashSendsTheMessageOnlyWhenTheHostProceeds) {
       return true;
     });
     ASSERT_TRUE(ok) << ok.error().message;
-    EXPECT_EQ(left_when_asked, 1u) << "asked before the path exchange, or after the message";
+    EXPECT_EQ(left_when_asked, 1u) << "asked before the path was sent, or after the message";
     EXPECT_EQ(to_hex(ok->bytes), sig);
   }
   {
-    ScriptedTransport t({{req1, ""}});  // a second APDU would fail the script
+    ScriptedTransport t({{req1, ""}, {req1, ""}, {req2, to_hex(h) + sig}});  // no message after a withdrawal
     BakingApp app(t);
     auto withdrawn = app.sign_with_hash(DerivationType::Ed25519, kPath, msg, [] { return false; });
     ASSERT_FALSE(withdrawn);
     EXPECT_EQ(withdrawn.error().code, DeviceErrc::Abandoned);
+    EXPECT_EQ(t.remaining(), 2u);
+    // The app is ready for the next signature: begin/finish in steps, and begin twice is refused.
+    ASSERT_TRUE(app.sign_with_hash_begin(DerivationType::Ed25519, kPath));
+    EXPECT_FALSE(app.sign_with_hash_begin(DerivationType::Ed25519, kPath));
+    auto ok = app.sign_with_hash_finish(DerivationType::Ed25519, msg);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_FALSE(app.sign_with_hash_abandon()) << "nothing under way";
   }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "fake_baking_device.hpp"
@@ -262,6 +263,78 @@ TEST(DeviceWorker, JobsGoAheadOfQueuedHealthProbes) {
   // The probe yielded: its first exchange ran after the signature, its second not at all (the
   // signature just proved the device works).
   EXPECT_EQ(h.sw->exchanges.load(), before + 3);
+}
+
+// A lease runs the exchanges on the caller's thread; jobs wait for it to end.
+TEST(DeviceWorker, ALeaseHasTheDeviceToItselfOnTheCallersThread) {
+  Harness h;
+  DeviceWorker w(h.config(), h.factory());
+  ASSERT_TRUE(w.wait_connected(2s));
+  std::atomic<bool> job_ran{false};
+  std::optional<DeviceWorker::Pending<Result<Bytes, DeviceError>>> job;
+  {
+    auto lease = w.lease(1s);
+    ASSERT_TRUE(lease) << lease.error().message;
+    auto s = sign_job(lease->app());
+    ASSERT_TRUE(s) << s.error().message;
+    job.emplace(w.submit([&](BakingApp& app) {
+      job_ran = true;
+      return sign_job(app);
+    }));
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(job_ran.load()) << "a job used the device during a lease";
+  }
+  ASSERT_TRUE(job->wait(2s));
+  EXPECT_TRUE(job_ran.load());
+  EXPECT_EQ(h.sw->max_in_flight.load(), 1);
+}
+
+TEST(DeviceWorker, ATransportFailureDuringALeaseReopensTheDevice) {
+  Harness h;
+  DeviceWorker w(h.config(), h.factory());
+  ASSERT_TRUE(w.wait_connected(2s));
+  {
+    auto lease = w.lease(1s);
+    ASSERT_TRUE(lease);
+    h.sw->unplugged = true;
+    auto s = sign_job(lease->app());
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().transport, TransportErrc::Disconnected);
+  }
+  // Until the worker has reopened and verified it, the device is not lent out again.
+  auto refused = w.lease(1s);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, DeviceErrc::Unavailable);
+  h.sw->unplugged = false;
+  for (int i = 0; i < 200 && w.state().reconnects == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(w.wait_connected(2s));
+  auto again = w.lease(1s);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(sign_job(again->app()));
+  EXPECT_GE(w.state().reconnects, 1u);
+}
+
+TEST(DeviceWorker, ALeaseWaitsAtMostItsTimeoutForABusyDevice) {
+  Harness h;
+  DeviceWorker w(h.config(), h.factory());
+  ASSERT_TRUE(w.wait_connected(2s));
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  auto busy = w.submit([&](BakingApp&) -> Result<int, DeviceError> {
+    released.wait();
+    return 0;
+  });
+  std::this_thread::sleep_for(50ms);  // the job holds the device
+  const auto t0 = Steady::now();
+  auto lease = w.lease(150ms);
+  const auto waited = Steady::now() - t0;
+  release.set_value();
+  ASSERT_FALSE(lease);
+  EXPECT_EQ(lease.error().transport, TransportErrc::Timeout);
+  EXPECT_GE(waited, 140ms);
+  EXPECT_LT(waited, 1s);
+  EXPECT_FALSE(w.state().responsive) << "a device busy past the deadline is reported";
+  ASSERT_TRUE(busy.wait(2s));
 }
 
 TEST(DeviceWorker, AuthorizedKeyIsComparedWithTheConfiguredOne) {

@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include "pisigner/ledger/transport.hpp"
@@ -34,11 +35,26 @@ class ScriptedTransport final : public Transport {
     EXPECT_EQ(to_hex(apdu.encode()), s.request_hex);
     return Reply{*from_hex(s.reply_hex), s.sw};
   }
+  // Split like a real device: send() checks the request (the device has it), receive() answers.
+  Result<void, TransportError> send(const Apdu& apdu, std::chrono::milliseconds timeout) override {
+    EXPECT_FALSE(sent_.has_value()) << "send() twice";
+    auto r = exchange(apdu, timeout);
+    if (!r) return fail(std::move(r).error());
+    sent_ = std::move(*r);
+    return {};
+  }
+  Result<Reply, TransportError> receive(std::chrono::milliseconds) override {
+    if (!sent_) return fail(TransportError{TransportErrc::Protocol, "receive() without send()"});
+    Reply r = std::move(*sent_);
+    sent_.reset();
+    return r;
+  }
   std::string describe() const override { return "scripted"; }
   std::size_t remaining() const { return steps_.size(); }
 
  private:
   std::deque<Step> steps_;
+  std::optional<Reply> sent_;
 };
 
 }  // namespace pisigner::ledger::testing

@@ -1,7 +1,5 @@
 #include "pisigner/keys/ledger_key.hpp"
 
-#include <future>
-
 #include "pisigner/crypto/hd.hpp"
 
 namespace pisigner::keys {
@@ -42,35 +40,42 @@ std::optional<tezos::PublicKey> LedgerKey::public_key() const {
   return pk_;
 }
 
-// The device job waits between its two exchanges on `gate`: true once the watermark is durable,
-// false when the caller abandons the signature (then the message is never sent).
+// Holds the device (a lease) from begin to finish: the path goes out at once and the device reads it
+// while the caller makes its watermark durable; the message only in finish(). The exchanges run on
+// the calling thread, so no other thread is woken on the way.
 class LedgerKey::Pending final : public PendingSignature {
  public:
-  Pending(LedgerKey& key, ByteView payload)
-      : key_(key),
-        payload_(payload.begin(), payload.end()),
-        job_(key.worker_->submit([curve = key.curve_, path = key.path_, message = payload_,
-                                  durable = gate_->get_future().share()](ledger::BakingApp& app) {
-          return app.sign_with_hash(curve, path, message, [&] { return durable.get(); });
-        })) {}
+  Pending(LedgerKey& key, ByteView payload) : key_(key), payload_(payload.begin(), payload.end()) {
+    auto lease = key_.worker_->lease(key_.timeout_);
+    if (!lease) {
+      error_ = std::move(lease).error();
+      return;
+    }
+    lease_.emplace(std::move(*lease));
+    if (auto begun = lease_->app().sign_with_hash_begin(key_.curve_, key_.path_); !begun) {
+      error_ = std::move(begun).error();
+      lease_.reset();
+    }
+  }
   ~Pending() override {
-    if (!finished_) gate_->set_value(false);
+    // Abandoned: read the path's reply so the device and the stream stay in step; nothing is signed.
+    if (lease_) (void)lease_->app().sign_with_hash_abandon();
   }
   Pending(const Pending&) = delete;
   Pending& operator=(const Pending&) = delete;
 
   Result<tezos::Signature, KeyError> finish() override {
-    finished_ = true;
-    gate_->set_value(true);
-    return key_.conclude(payload_, job_.wait(key_.timeout_));
+    Result<ledger::Signature, ledger::DeviceError> result =
+        lease_ ? lease_->app().sign_with_hash_finish(key_.curve_, payload_) : fail(std::move(*error_));
+    lease_.reset();  // the device is free before the signature is verified
+    return key_.conclude(payload_, std::move(result));
   }
 
  private:
   LedgerKey& key_;
   const Bytes payload_;
-  const std::shared_ptr<std::promise<bool>> gate_ = std::make_shared<std::promise<bool>>();  // before job_
-  ledger::DeviceWorker::Pending<Result<ledger::Signature, ledger::DeviceError>> job_;
-  bool finished_ = false;
+  std::optional<ledger::DeviceWorker::Lease> lease_;  // set from a successful begin until finish
+  std::optional<ledger::DeviceError> error_;           // why begin failed
 };
 
 std::unique_ptr<PendingSignature> LedgerKey::begin_sign(ByteView payload, const crypto::Digest32&) {

@@ -86,11 +86,16 @@ class BakingApp {
   // `message` is the whole watermarked payload (magic byte first), at most 235 bytes.
   Result<Signature, DeviceError> sign(DerivationType curve, const Path& path, ByteView message);
   // As sign(), and checks the returned hash equals BLAKE2b-256(message) (BadReply otherwise).
-  // `proceed`, when set, runs between the path APDU (which signs nothing) and the message: the
-  // message is sent only if it returns true, otherwise the call fails with Abandoned. The daemon
-  // waits there for its watermark to be durable, overlapping the fsync with the first exchange.
+  // `proceed`, when set, runs once the path APDU (which signs nothing) is sent, while the device
+  // reads it: the message is sent only if it returns true, otherwise the call fails with Abandoned.
   Result<Signature, DeviceError> sign_with_hash(DerivationType curve, const Path& path, ByteView message,
                                                 const std::function<bool()>& proceed = {});
+  // The same in steps, so the host works (the daemon's watermark fsync) while the device reads the
+  // path: begin sends the path and returns at once; then exactly one of finish (reads the path's
+  // reply, sends `message`, returns the signature) or abandon (reads the reply; nothing is signed).
+  Result<void, DeviceError> sign_with_hash_begin(DerivationType curve, const Path& path);
+  Result<Signature, DeviceError> sign_with_hash_finish(DerivationType curve, ByteView message);
+  Result<void, DeviceError> sign_with_hash_abandon();
   Result<std::array<std::uint8_t, 32>, DeviceError> hmac(DerivationType curve, const Path& path, ByteView message);
 
   // One raw exchange; status words other than 0x9000 become DeviceError.
@@ -99,11 +104,13 @@ class BakingApp {
  private:
   Result<PublicKey, DeviceError> pubkey_call(Ins ins, DerivationType curve, const Path& path,
                                              std::chrono::milliseconds timeout);
-  Result<Bytes, DeviceError> sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message,
-                                      const std::function<bool()>& proceed);
+  Result<Bytes, DeviceError> sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message);
+  Result<Bytes, DeviceError> sign_message(Ins ins, DerivationType curve, ByteView message);
+  Result<void, DeviceError> read_path_reply();
 
   Transport& transport_;
   BakingAppTimeouts timeouts_;
+  bool path_sent_ = false;  // sign_with_hash_begin() sent the path; its reply is not read yet
 };
 
 // Reply decoders, exposed for tests and for the emulator's own checks.

@@ -102,6 +102,26 @@ class DeviceWorker {
   template <class F>
   Pending<std::invoke_result_t<F&, BakingApp&>> submit(F f);
 
+  // Exclusive use of the device on the calling thread: a signature's exchanges then wake no other
+  // thread. Ends when destroyed; a transport failure during it makes the worker reopen the device.
+  class Lease {
+   public:
+    BakingApp& app() { return *worker_->app_; }
+    ~Lease();
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+
+   private:
+    friend class DeviceWorker;
+    Lease(DeviceWorker& worker, std::unique_lock<std::timed_mutex> lock) : worker_(&worker), lock_(std::move(lock)) {}
+    DeviceWorker* worker_;
+    std::unique_lock<std::timed_mutex> lock_;
+  };
+  // Waits at most `timeout` for the device (a probe in progress yields after its current exchange).
+  // Unavailable while no verified device is connected or a reopen is pending; Transport/Timeout
+  // when the device stays busy (it is then marked unhealthy, as a timed-out job).
+  Result<Lease, DeviceError> lease(std::chrono::milliseconds timeout);
+
   DeviceState state() const;
   // Drops the current transport (if any) and reconnects now, resetting the backoff.
   void request_reconnect();
@@ -141,7 +161,9 @@ class DeviceWorker {
   const TransportFactory factory_;
   Clock& clock_;
 
-  // Worker thread only.
+  // Written by the worker thread only, and only while it holds device_mu_; a Lease holder uses them
+  // (holding device_mu_) too.
+  std::timed_mutex device_mu_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<ObservedTransport> observed_;
   std::unique_ptr<BakingApp> app_;

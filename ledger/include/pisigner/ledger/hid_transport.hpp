@@ -16,6 +16,8 @@ class HidTransport final : public Transport {
  public:
   HidTransport(std::unique_ptr<HidDevice> device, Clock& clock = real_clock());
   Result<Reply, TransportError> exchange(const Apdu& apdu, std::chrono::milliseconds timeout) override;
+  Result<void, TransportError> send(const Apdu& apdu, std::chrono::milliseconds timeout) override;
+  Result<Reply, TransportError> receive(std::chrono::milliseconds timeout) override;
   std::string describe() const override;
 
  private:

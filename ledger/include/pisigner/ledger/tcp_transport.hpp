@@ -43,15 +43,20 @@ class TcpTransport final : public Transport {
   TcpTransport& operator=(const TcpTransport&) = delete;
 
   Result<Reply, TransportError> exchange(const Apdu& apdu, std::chrono::milliseconds timeout) override;
+  Result<void, TransportError> send(const Apdu& apdu, std::chrono::milliseconds timeout) override;
+  Result<Reply, TransportError> receive(std::chrono::milliseconds timeout) override;
   std::string describe() const override;
 
  private:
+  Result<void, TransportError> send_until(const Apdu& apdu, Clock::TimePoint deadline);
+  Result<Reply, TransportError> receive_until(Clock::TimePoint deadline);
   Result<void, TransportError> open(Clock::TimePoint deadline);
   void close_socket();
 
   TcpEndpoint endpoint_;
   Clock& clock_;
   int fd_ = -1;
+  bool awaiting_reply_ = false;  // sent, not yet received
 };
 
 }  // namespace pisigner::ledger

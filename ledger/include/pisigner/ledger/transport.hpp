@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pisigner/bytes.hpp"
@@ -39,14 +40,21 @@ struct TransportError {
 
 const char* to_string(TransportErrc c);
 
-// Not thread-safe: exactly one owner (the device worker) calls exchange().
+// Not thread-safe: one owner at a time (the device worker, or a caller holding its lease).
 class Transport {
  public:
   virtual ~Transport() = default;
   // Sends `apdu` and waits at most `timeout` for the whole reply.
   virtual Result<Reply, TransportError> exchange(const Apdu& apdu, std::chrono::milliseconds timeout) = 0;
+  // The same in two steps, so the host can work while the device does: send(), then exactly one
+  // receive() before anything else. Transports that cannot split do it all in receive().
+  virtual Result<void, TransportError> send(const Apdu& apdu, std::chrono::milliseconds timeout);
+  virtual Result<Reply, TransportError> receive(std::chrono::milliseconds timeout);
   // Human-readable origin ("hid:/dev/hidraw3", "tcp://127.0.0.1:9999").
   virtual std::string describe() const = 0;
+
+ private:
+  std::optional<Apdu> unsent_;  // the default send() keeps the APDU for receive()
 };
 
 }  // namespace pisigner::ledger

@@ -24,8 +24,9 @@ class LedgerKey final : public Key {
   // Device refusals (watermark, not a baking message, not authorized) are Refused; absent, locked,
   // wrong app, hung are Unavailable. The returned signature is verified against the device's key.
   Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) override;
-  // Queues the SIGN_WITH_HASH exchange at once: the device gets the path while the caller makes its
-  // watermark durable, and the message only after finish(). `timeout` counts from finish().
+  // Takes the device and sends the SIGN_WITH_HASH path at once: the device reads it while the caller
+  // makes its watermark durable, and gets the message only in finish(). `timeout` bounds the wait
+  // for the device and each exchange.
   std::unique_ptr<PendingSignature> begin_sign(ByteView payload, const crypto::Digest32& digest) override;
   std::string backend() const override { return "ledger"; }
 
