@@ -4,7 +4,7 @@
 # Exit status is non-zero only if a benchmark could not run (a server did not start, a client failed).
 #   scripts/bench.sh <build-dir>
 # Environment:
-#   PISIGNER_BENCH_RT=0      do not run the latency benchmark under SCHED_FIFO (default: when chrt allows)
+#   PISIGNER_BENCH_RT=0      do not run the latency and Ledger benchmarks under SCHED_FIFO (default: when chrt allows)
 #   PISIGNER_BENCH_TMPFS=0   skip the diagnostic latency run with both stores on tmpfs (/dev/shm)
 #   TMPDIR                   where the stores live for the durable runs (default /tmp)
 set -euo pipefail
@@ -54,8 +54,10 @@ fi
 run "" "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
 # Daemon overhead on top of a (virtual) Ledger with a fixed reply delay, health while the device is
 # busy or hung, and replug to healthy. Its baseline is the device itself, measured in the same run.
+# Its signatures run one at a time (the device's delay dominates), so it runs under the same policy
+# as the latency benchmark; the direct client and the virtual Ledgers inherit it.
 if [ -x "$BUILD/bench/bench_ledger_overhead" ]; then
-  run "" "$BUILD/bench/bench_ledger_overhead"
+  run "" "${RT[@]}" "$BUILD/bench/bench_ledger_overhead"
 fi
 
 echo

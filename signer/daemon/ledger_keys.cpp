@@ -156,7 +156,7 @@ void LedgerRuntime::attach_store(hwm::Store& store) {
 
 health::ProbeResult LedgerRuntime::compare_hwm(ledger::DeviceWorker& worker, const tezos::PublicKeyHash& pkh,
                                                hwm::Store& store) {
-  auto hwm = worker.run([](ledger::BakingApp& app) { return app.query_all_hwm(); }, std::chrono::seconds(2));
+  auto hwm = worker.run_probe([](ledger::BakingApp& app) { return app.query_all_hwm(); }, std::chrono::seconds(2));
   if (!hwm) return {health::State::Warning, "device watermark unknown: " + hwm.error().message};
   auto records = store.list();
   if (!records) return {health::State::Warning, "store unreadable: " + records.error().message};

@@ -81,6 +81,9 @@ class DeviceWorker {
   // cancelled if it has not started, and the device is marked unhealthy).
   template <class F>
   std::invoke_result_t<F&, BakingApp&> run(F f, std::chrono::milliseconds timeout);
+  // As run(), for health queries: queued behind every other job, so signatures go first.
+  template <class F>
+  std::invoke_result_t<F&, BakingApp&> run_probe(F f, std::chrono::milliseconds timeout);
 
   // A job queued by submit(): its result, waited for once with a deadline.
   template <class R>
@@ -142,8 +145,6 @@ class DeviceWorker {
   };
 
   std::shared_ptr<Task> enqueue(std::function<void(BakingApp*, const DeviceError*)> fn, bool probe = false);
-  template <class F>
-  std::invoke_result_t<F&, BakingApp&> run_probe(F f, std::chrono::milliseconds timeout);
   template <class F>
   Pending<std::invoke_result_t<F&, BakingApp&>> submit_job(F f, bool probe);
   void mark_timed_out(const std::shared_ptr<Task>& task, std::chrono::milliseconds timeout);
