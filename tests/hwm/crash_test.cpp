@@ -14,6 +14,7 @@ namespace {
 using testing::digest;
 using testing::FaultVfs;
 using testing::make_key;
+using testing::open_faulty;
 using testing::TempDir;
 
 struct Returned {
@@ -53,17 +54,6 @@ class Workload {
   std::vector<Request> last_;
   std::uint32_t payload_ = 0;
 };
-
-// Opens a store with the fault VFS over a database created durably beforehand.
-std::unique_ptr<Store> open_faulty(const std::filesystem::path& dir) {
-  { EXPECT_TRUE(open_sqlite_store(dir).ok()); }  // create with the real VFS, clean close
-  FaultVfs::instance().reset();
-  SqliteOptions options;
-  options.vfs = FaultVfs::kName;
-  auto store = open_sqlite_store(dir, options);
-  EXPECT_TRUE(store.ok()) << store.error().message;
-  return store.ok() ? std::move(*store) : nullptr;
-}
 
 // After the crash: the database opens with the real VFS and every signature handed out is at or
 // below the recovered watermark, so another payload at its slot is refused.

@@ -1,5 +1,7 @@
 #include "fault_vfs.hpp"
 
+#include <gtest/gtest.h>
+
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -294,6 +296,16 @@ void FaultVfs::crash(std::optional<std::uint32_t> seed) {
   state().dead = false;
   state().fail_at = 0;
   state().kill_at = 0;
+}
+
+std::unique_ptr<Store> open_faulty(const std::filesystem::path& dir) {
+  { EXPECT_TRUE(open_sqlite_store(dir).ok()); }  // create with the real VFS, clean close
+  FaultVfs::instance().reset();
+  SqliteOptions options;
+  options.vfs = FaultVfs::kName;
+  auto store = open_sqlite_store(dir, options);
+  EXPECT_TRUE(store.ok()) << store.error().message;
+  return store.ok() ? std::move(*store) : nullptr;
 }
 
 }  // namespace pisigner::hwm::testing

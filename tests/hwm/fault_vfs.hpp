@@ -5,8 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "pisigner/hwm/store.hpp"
 
 namespace pisigner::hwm::testing {
 
@@ -49,5 +53,9 @@ class FaultVfs {
  private:
   FaultVfs() = default;
 };
+
+// Opens <dir>'s store through the fault VFS, over a database created durably beforehand with the
+// real one (so the crash tests start from a synced state). Null, with a test failure, if it cannot.
+std::unique_ptr<Store> open_faulty(const std::filesystem::path& dir);
 
 }  // namespace pisigner::hwm::testing

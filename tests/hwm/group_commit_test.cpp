@@ -18,17 +18,8 @@ using namespace std::chrono_literals;
 using testing::digest;
 using testing::FaultVfs;
 using testing::make_key;
+using testing::open_faulty;
 using testing::TempDir;
-
-std::unique_ptr<Store> open_faulty(const std::filesystem::path& dir) {
-  { EXPECT_TRUE(open_sqlite_store(dir).ok()); }  // created durably with the real VFS
-  FaultVfs::instance().reset();
-  SqliteOptions options;
-  options.vfs = FaultVfs::kName;
-  auto store = open_sqlite_store(dir, options);
-  EXPECT_TRUE(store.ok()) << store.error().message;
-  return store.ok() ? std::move(*store) : nullptr;
-}
 
 std::unique_ptr<Store> crash_and_reopen(std::unique_ptr<Store>& store, const std::filesystem::path& dir) {
   FaultVfs::instance().kill();
@@ -129,63 +120,55 @@ TEST(GroupCommitTest, AFailedCommitFailsEveryWriterInItAndStoresNothing) {
   EXPECT_TRUE(store->put_durable(make_key(), Record{10, 0, digest(10), std::nullopt}).ok());  // not wedged
 }
 
-TEST(GroupCommitTest, ASignatureIsWrittenByTheNextProbeAndSurvivesACrashFromThen) {
-  TempDir dir;
-  auto store = open_faulty(dir.path());
-  ASSERT_TRUE(store);
-  const HwmKey key = make_key();
-  ASSERT_TRUE(store->put_durable(key, Record{5, 0, digest(5), std::nullopt}).ok());
-  ASSERT_TRUE(store->put_signature(key, Record{5, 0, digest(5), "sig5"}).ok());
-  EXPECT_EQ(store->get(key)->value().signature, "sig5");  // served at once from memory
-  ASSERT_TRUE(store->probe_writable().ok());
-  auto reopened = crash_and_reopen(store, dir.path());
+// A store through the fault VFS with one durable watermark and its signature put (not yet written).
+class PendingSignatureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = open_faulty(dir_.path());
+    ASSERT_TRUE(store_);
+    ASSERT_TRUE(store_->put_durable(key_, Record{5, 0, digest(5), std::nullopt}).ok());
+    ASSERT_TRUE(store_->put_signature(key_, Record{5, 0, digest(5), "sig5"}).ok());
+  }
+  std::unique_ptr<Store> crash() { return crash_and_reopen(store_, dir_.path()); }
+
+  TempDir dir_;
+  const HwmKey key_ = make_key();
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(PendingSignatureTest, IsWrittenByTheNextProbeAndSurvivesACrashFromThen) {
+  EXPECT_EQ(store_->get(key_)->value().signature, "sig5");  // served at once from memory
+  ASSERT_TRUE(store_->probe_writable().ok());
+  auto reopened = crash();
   ASSERT_TRUE(reopened);
-  EXPECT_EQ(reopened->get(key)->value(), (Record{5, 0, digest(5), "sig5"}));
+  EXPECT_EQ(reopened->get(key_)->value(), (Record{5, 0, digest(5), "sig5"}));
 }
 
-TEST(GroupCommitTest, ASignatureNotYetCommittedIsLostInACrashButItsWatermarkIsNot) {
-  TempDir dir;
-  auto store = open_faulty(dir.path());
-  ASSERT_TRUE(store);
-  const HwmKey key = make_key();
-  ASSERT_TRUE(store->put_durable(key, Record{5, 0, digest(5), std::nullopt}).ok());
-  ASSERT_TRUE(store->put_signature(key, Record{5, 0, digest(5), "sig5"}).ok());
-  auto reopened = crash_and_reopen(store, dir.path());
+TEST_F(PendingSignatureTest, NotYetCommittedIsLostInACrashButItsWatermarkIsNot) {
+  auto reopened = crash();
   ASSERT_TRUE(reopened);
   // The contract: only an identical re-sign is lost, never the watermark.
-  EXPECT_EQ(reopened->get(key)->value(), (Record{5, 0, digest(5), std::nullopt}));
+  EXPECT_EQ(reopened->get(key_)->value(), (Record{5, 0, digest(5), std::nullopt}));
 }
 
-TEST(GroupCommitTest, SignaturesOfAFailedCommitWaitForTheNextOne) {
-  TempDir dir;
-  auto store = open_faulty(dir.path());
-  ASSERT_TRUE(store);
-  const HwmKey key = make_key();
-  ASSERT_TRUE(store->put_durable(key, Record{5, 0, digest(5), std::nullopt}).ok());
-  ASSERT_TRUE(store->put_signature(key, Record{5, 0, digest(5), "sig5"}).ok());
+TEST_F(PendingSignatureTest, OfAFailedCommitWaitsForTheNextOne) {
   FaultVfs::instance().fail_nth_op(1);
-  auto probe = store->probe_writable();
+  auto probe = store_->probe_writable();
   ASSERT_FALSE(probe.ok());
   EXPECT_NE(probe.error().message.find("write probe failed"), std::string::npos) << probe.error().message;
-  ASSERT_TRUE(store->probe_writable().ok());
-  auto reopened = crash_and_reopen(store, dir.path());
+  ASSERT_TRUE(store_->probe_writable().ok());
+  auto reopened = crash();
   ASSERT_TRUE(reopened);
-  EXPECT_EQ(reopened->get(key)->value().signature, "sig5");
+  EXPECT_EQ(reopened->get(key_)->value().signature, "sig5");
 }
 
-TEST(GroupCommitTest, ASignatureForAReplacedRecordIsNotWrittenOverTheNewOne) {
-  TempDir dir;
-  auto store = open_faulty(dir.path());
-  ASSERT_TRUE(store);
-  const HwmKey key = make_key();
-  ASSERT_TRUE(store->put_durable(key, Record{5, 0, digest(5), std::nullopt}).ok());
-  ASSERT_TRUE(store->put_signature(key, Record{5, 0, digest(5), "sig5"}).ok());
+TEST_F(PendingSignatureTest, ForAReplacedRecordIsNotWrittenOverTheNewOne) {
   // The next watermark for the same key commits together with the pending signature of the old one.
-  ASSERT_TRUE(store->put_durable(key, Record{6, 0, digest(6), std::nullopt}).ok());
-  EXPECT_EQ(store->get(key)->value(), (Record{6, 0, digest(6), std::nullopt}));
-  auto reopened = crash_and_reopen(store, dir.path());
+  ASSERT_TRUE(store_->put_durable(key_, Record{6, 0, digest(6), std::nullopt}).ok());
+  EXPECT_EQ(store_->get(key_)->value(), (Record{6, 0, digest(6), std::nullopt}));
+  auto reopened = crash();
   ASSERT_TRUE(reopened);
-  EXPECT_EQ(reopened->get(key)->value(), (Record{6, 0, digest(6), std::nullopt}));
+  EXPECT_EQ(reopened->get(key_)->value(), (Record{6, 0, digest(6), std::nullopt}));
 }
 
 TEST(GroupCommitTest, ACleanCloseWritesPendingSignatures) {

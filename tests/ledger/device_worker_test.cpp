@@ -235,17 +235,38 @@ TEST(DeviceWorker, SubmittedJobRunsWhileTheCallerWorks) {
   EXPECT_EQ(*r, Bytes(64, 0x5A));
 }
 
+// A job that holds the device until release(); released at the latest on destruction.
+class BusyDevice {
+ public:
+  explicit BusyDevice(DeviceWorker& w)
+      : job_(w.submit([released = released_](BakingApp&) -> Result<int, DeviceError> {
+          released.wait();
+          return 0;
+        })) {}
+  ~BusyDevice() { release(); }
+  void release() {
+    if (!released_flag_) release_.set_value();
+    released_flag_ = true;
+  }
+  // Releases it and waits for the job to end.
+  bool finish(std::chrono::milliseconds timeout) {
+    release();
+    return job_.wait(timeout).ok();
+  }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  bool released_flag_ = false;
+  DeviceWorker::Pending<Result<int, DeviceError>> job_;
+};
+
 // A signature that arrives while a health probe waits does not wait for the probe's exchanges.
 TEST(DeviceWorker, JobsGoAheadOfQueuedHealthProbes) {
   Harness h;
   DeviceWorker w(h.config(), h.factory());
   ASSERT_TRUE(w.wait_connected(2s));
-  std::promise<void> release;
-  auto released = release.get_future().share();
-  auto busy = w.submit([&](BakingApp&) -> Result<int, DeviceError> {  // the device is busy meanwhile
-    released.wait();
-    return 0;
-  });
+  BusyDevice busy(w);
   std::thread prober([&] { EXPECT_TRUE(w.refresh(5s)); });
   std::this_thread::sleep_for(200ms);  // the probe's first exchange is queued behind `busy`
   std::atomic<int> exchanges_at_start{-1};
@@ -254,8 +275,7 @@ TEST(DeviceWorker, JobsGoAheadOfQueuedHealthProbes) {
     return sign_job(app);
   });
   const int before = h.sw->exchanges.load();
-  release.set_value();
-  ASSERT_TRUE(busy.wait(5s));
+  ASSERT_TRUE(busy.finish(5s));
   auto r = sign.wait(5s);
   ASSERT_TRUE(r) << r.error().message;
   prober.join();
@@ -318,23 +338,18 @@ TEST(DeviceWorker, ALeaseWaitsAtMostItsTimeoutForABusyDevice) {
   Harness h;
   DeviceWorker w(h.config(), h.factory());
   ASSERT_TRUE(w.wait_connected(2s));
-  std::promise<void> release;
-  auto released = release.get_future().share();
-  auto busy = w.submit([&](BakingApp&) -> Result<int, DeviceError> {
-    released.wait();
-    return 0;
-  });
+  BusyDevice busy(w);
   std::this_thread::sleep_for(50ms);  // the job holds the device
   const auto t0 = Steady::now();
   auto lease = w.lease(150ms);
   const auto waited = Steady::now() - t0;
-  release.set_value();
+  busy.release();
   ASSERT_FALSE(lease);
   EXPECT_EQ(lease.error().transport, TransportErrc::Timeout);
   EXPECT_GE(waited, 140ms);
   EXPECT_LT(waited, 1s);
   EXPECT_FALSE(w.state().responsive) << "a device busy past the deadline is reported";
-  ASSERT_TRUE(busy.wait(2s));
+  ASSERT_TRUE(busy.finish(2s));
 }
 
 TEST(DeviceWorker, AuthorizedKeyIsComparedWithTheConfiguredOne) {
