@@ -162,7 +162,7 @@ Result<void, DeviceError> BakingApp::deauthorize() {
 }
 
 Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message) {
-  if (message.size() > kMaxApduData) return sign_message(ins, curve, message);  // refused before any APDU
+  if (auto ok = check_length(message); !ok) return fail(std::move(ok).error());
   auto p = encode_path(path);
   if (!p) return fail(std::move(p).error());
   // Always select the key first: without it the app signs with whatever path it last saw.
@@ -171,11 +171,14 @@ Result<Bytes, DeviceError> BakingApp::sign_raw(Ins ins, DerivationType curve, co
   return sign_message(ins, curve, message);
 }
 
+Result<void, DeviceError> BakingApp::check_length(ByteView message) {
+  if (message.size() <= kMaxApduData) return {};
+  return fail(DeviceError{DeviceErrc::WrongLength,
+                          "message of " + std::to_string(message.size()) + " bytes is over the Ledger's 235-byte limit", 0, {}});
+}
+
 Result<Bytes, DeviceError> BakingApp::sign_message(Ins ins, DerivationType curve, ByteView message) {
-  if (message.size() > kMaxApduData) {
-    return fail(DeviceError{DeviceErrc::WrongLength,
-                            "message of " + std::to_string(message.size()) + " bytes is over the Ledger's 235-byte limit", 0, {}});
-  }
+  if (auto ok = check_length(message); !ok) return fail(std::move(ok).error());
   // Delegations prompt on the device; baking messages answer at once.
   const bool may_prompt = !message.empty() && message[0] == 0x03;
   return call(ins, kP1Last, p2(curve), Bytes(message.begin(), message.end()),
@@ -222,18 +225,9 @@ Result<Signature, DeviceError> BakingApp::sign_with_hash_finish(DerivationType c
   return decode_signature(curve, ByteView(*r).subspan(kHashSize));
 }
 
-Result<Signature, DeviceError> BakingApp::sign_with_hash(DerivationType curve, const Path& path, ByteView message,
-                                                         const std::function<bool()>& proceed) {
-  if (message.size() > kMaxApduData) {
-    return fail(DeviceError{DeviceErrc::WrongLength,
-                            "message of " + std::to_string(message.size()) + " bytes is over the Ledger's 235-byte limit", 0, {}});
-  }
+Result<Signature, DeviceError> BakingApp::sign_with_hash(DerivationType curve, const Path& path, ByteView message) {
+  if (auto ok = check_length(message); !ok) return fail(std::move(ok).error());
   if (auto b = sign_with_hash_begin(curve, path); !b) return fail(std::move(b).error());
-  if (proceed && !proceed()) {
-    if (auto a = sign_with_hash_abandon(); !a) return fail(std::move(a).error());
-    // The app holds only the path; the next instruction starts afresh.
-    return fail(DeviceError{DeviceErrc::Abandoned, "not signed: the host withdrew the request before sending it", 0, {}});
-  }
   return sign_with_hash_finish(curve, message);
 }
 

@@ -24,7 +24,6 @@ const char* to_string(DeviceErrc c) {
     case DeviceErrc::WrongLength: return "wrong_length";
     case DeviceErrc::BadReply: return "bad_reply";
     case DeviceErrc::WrongDevice: return "wrong_device";
-    case DeviceErrc::Abandoned: return "abandoned";
     case DeviceErrc::Unavailable: return "unavailable";
     case DeviceErrc::Transport: return "transport";
     case DeviceErrc::Unknown: return "unknown";

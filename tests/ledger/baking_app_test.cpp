@@ -278,8 +278,8 @@ TEST(BakingApp, SignWithHashChecksTheHash) {
 }
 
 // The daemon's watermark fsync runs while the device reads the path (which signs nothing): the
-// message goes out only if the host then says so.
-TEST(BakingApp, SignWithHashSendsTheMessageOnlyWhenTheHostProceeds) {
+// message goes out only in finish(), never after an abandon().
+TEST(BakingApp, SignWithHashInStepsSendsTheMessageOnlyOnFinish) {
   const Bytes msg = attestation();
   const auto h = crypto::blake2b_256(msg);
   const std::string sig(128, 'c');
@@ -288,23 +288,19 @@ TEST(BakingApp, SignWithHashSendsTheMessageOnlyWhenTheHostProceeds) {
   {
     ScriptedTransport t({{req1, ""}, {req2, to_hex(h) + sig}});
     BakingApp app(t);
-    std::size_t left_when_asked = 99;
-    auto ok = app.sign_with_hash(DerivationType::Ed25519, kPath, msg, [&] {
-      left_when_asked = t.remaining();
-      return true;
-    });
+    ASSERT_TRUE(app.sign_with_hash_begin(DerivationType::Ed25519, kPath));
+    EXPECT_EQ(t.remaining(), 1u) << "begin must send the path and nothing more";
+    auto ok = app.sign_with_hash_finish(DerivationType::Ed25519, msg);
     ASSERT_TRUE(ok) << ok.error().message;
-    EXPECT_EQ(left_when_asked, 1u) << "asked before the path was sent, or after the message";
     EXPECT_EQ(to_hex(ok->bytes), sig);
   }
   {
-    ScriptedTransport t({{req1, ""}, {req1, ""}, {req2, to_hex(h) + sig}});  // no message after a withdrawal
+    ScriptedTransport t({{req1, ""}, {req1, ""}, {req2, to_hex(h) + sig}});  // no message after an abandon
     BakingApp app(t);
-    auto withdrawn = app.sign_with_hash(DerivationType::Ed25519, kPath, msg, [] { return false; });
-    ASSERT_FALSE(withdrawn);
-    EXPECT_EQ(withdrawn.error().code, DeviceErrc::Abandoned);
+    ASSERT_TRUE(app.sign_with_hash_begin(DerivationType::Ed25519, kPath));
+    ASSERT_TRUE(app.sign_with_hash_abandon());
     EXPECT_EQ(t.remaining(), 2u);
-    // The app is ready for the next signature: begin/finish in steps, and begin twice is refused.
+    // The app is ready for the next signature, and begin twice is refused.
     ASSERT_TRUE(app.sign_with_hash_begin(DerivationType::Ed25519, kPath));
     EXPECT_FALSE(app.sign_with_hash_begin(DerivationType::Ed25519, kPath));
     auto ok = app.sign_with_hash_finish(DerivationType::Ed25519, msg);

@@ -25,8 +25,8 @@ constexpr const char* kUpsert =
     " hash = excluded.hash, signature = excluded.signature, updated_at = excluded.updated_at";
 // Matches the whole slot: a signature whose record was replaced since changes nothing.
 constexpr const char* kSetSignature =
-    "UPDATE watermarks SET signature = ?4, updated_at = ?8"
-    " WHERE kind = ?1 AND chain = ?2 AND pkh = ?3 AND level = ?5 AND round IS ?6 AND hash = ?7";
+    "UPDATE watermarks SET signature = ?7, updated_at = ?8"
+    " WHERE kind = ?1 AND chain = ?2 AND pkh = ?3 AND level = ?4 AND round IS ?5 AND hash = ?6";
 // The value must change on every probe: SQLite skips writing a row rewritten with identical bytes,
 // and a commit without dirty pages touches no file.
 constexpr const char* kProbe =
@@ -146,13 +146,6 @@ class SqliteStore final : public Store {
   // Leader only (no mu_): one BEGIN IMMEDIATE ... COMMIT, rolled back on any failure.
   Failure write_transaction(const std::vector<Write*>& batch, const std::map<HwmKey, Record>& signatures,
                             bool probe) {
-    sqlite3* db = db_.get();
-    auto step = [&](sqlite3_stmt* s) -> Failure {
-      StmtReset reset(s);
-      const int rc = sqlite3_step(s);
-      if (rc == SQLITE_DONE) return std::nullopt;
-      return FailedStep{rc, sqlite3_errmsg(db), sqlite3_system_errno(db)};
-    };
     // A signature whose key gets a new record in this batch would be overwritten at once.
     std::vector<const std::pair<const HwmKey, Record>*> sigs;
     for (const auto& entry : signatures) {
@@ -165,38 +158,36 @@ class SqliteStore final : public Store {
       if (auto f = step(begin_.get())) return f;
     }
     Failure failure;
-    for (const auto* entry : sigs) {
-      if ((failure = bind_signature_update(entry->first, entry->second))) break;
+    for (std::size_t i = 0; !failure && i < sigs.size(); ++i) {
+      failure = step(bind_slot(set_signature_.get(), sigs[i]->first, sigs[i]->second));
     }
     for (std::size_t i = 0; !failure && i < batch.size(); ++i) {
-      sqlite3_stmt* s = upsert_.get();
-      const Record& r = *batch[i]->record;
-      bind_key(s, *batch[i]->key);
-      sqlite3_bind_int64(s, 4, r.level);
-      bind_round(s, 5, r.round);
-      sqlite3_bind_blob(s, 6, r.hash.data(), static_cast<int>(r.hash.size()), SQLITE_TRANSIENT);
-      bind_signature(s, 7, r.signature);
-      sqlite3_bind_int64(s, 8, clock_.unix_seconds());
-      failure = step(s);
+      failure = step(bind_slot(upsert_.get(), *batch[i]->key, *batch[i]->record));
     }
     if (!failure && probe) failure = step(probe_.get());
     if (!failure && explicit_tx) failure = step(commit_.get());
-    if (failure && !sqlite3_get_autocommit(db)) (void)step(rollback_.get());
+    if (failure && !sqlite3_get_autocommit(db_.get())) (void)step(rollback_.get());
     return failure;
   }
 
-  Failure bind_signature_update(const HwmKey& key, const Record& record) {
-    sqlite3_stmt* s = set_signature_.get();
+  // Runs a statement without results and resets it; the failure as it stood at that step.
+  Failure step(sqlite3_stmt* s) {
     StmtReset reset(s);
-    bind_key(s, key);
-    bind_signature(s, 4, record.signature);
-    sqlite3_bind_int64(s, 5, record.level);
-    bind_round(s, 6, record.round);
-    sqlite3_bind_blob(s, 7, record.hash.data(), static_cast<int>(record.hash.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 8, clock_.unix_seconds());
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return std::nullopt;
     return FailedStep{rc, sqlite3_errmsg(db_.get()), sqlite3_system_errno(db_.get())};
+  }
+
+  // kUpsert and kSetSignature share their parameter numbers: ?1-?3 key, ?4 level, ?5 round,
+  // ?6 hash, ?7 signature, ?8 updated_at.
+  sqlite3_stmt* bind_slot(sqlite3_stmt* s, const HwmKey& key, const Record& r) {
+    bind_key(s, key);
+    sqlite3_bind_int64(s, 4, r.level);
+    bind_round(s, 5, r.round);
+    sqlite3_bind_blob(s, 6, r.hash.data(), static_cast<int>(r.hash.size()), SQLITE_TRANSIENT);
+    bind_signature(s, 7, r.signature);
+    sqlite3_bind_int64(s, 8, clock_.unix_seconds());
+    return s;
   }
 
   // The handle's message was captured at the failing step: a rollback since may have replaced it.

@@ -5,7 +5,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,10 +85,7 @@ class BakingApp {
   // `message` is the whole watermarked payload (magic byte first), at most 235 bytes.
   Result<Signature, DeviceError> sign(DerivationType curve, const Path& path, ByteView message);
   // As sign(), and checks the returned hash equals BLAKE2b-256(message) (BadReply otherwise).
-  // `proceed`, when set, runs once the path APDU (which signs nothing) is sent, while the device
-  // reads it: the message is sent only if it returns true, otherwise the call fails with Abandoned.
-  Result<Signature, DeviceError> sign_with_hash(DerivationType curve, const Path& path, ByteView message,
-                                                const std::function<bool()>& proceed = {});
+  Result<Signature, DeviceError> sign_with_hash(DerivationType curve, const Path& path, ByteView message);
   // The same in steps, so the host works (the daemon's watermark fsync) while the device reads the
   // path: begin sends the path and returns at once; then exactly one of finish (reads the path's
   // reply, sends `message`, returns the signature) or abandon (reads the reply; nothing is signed).
@@ -106,6 +102,7 @@ class BakingApp {
                                              std::chrono::milliseconds timeout);
   Result<Bytes, DeviceError> sign_raw(Ins ins, DerivationType curve, const Path& path, ByteView message);
   Result<Bytes, DeviceError> sign_message(Ins ins, DerivationType curve, ByteView message);
+  static Result<void, DeviceError> check_length(ByteView message);  // refused on the host, before any APDU
   Result<void, DeviceError> read_path_reply();
 
   Transport& transport_;

@@ -23,7 +23,6 @@ enum class DeviceErrc {
   BadReply,          // a 0x9000 reply whose data does not decode (or hash mismatch)
   WrongDevice,       // identity check failed: not the expected key
   Unavailable,       // no device connected (worker)
-  Abandoned,         // the host withdrew a sign before sending the message (nothing signed)
   Transport,         // see `transport`
   Unknown,           // any other status word
 };

@@ -179,7 +179,7 @@ class DeviceWorker {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Task>> queue_;
   bool stop_ = false;
-  std::uint64_t jobs_queued_ = 0;  // non-probe jobs ever queued
+  std::uint64_t jobs_queued_ = 0;  // jobs other than probes, and leases, ever asked for
   bool reconnect_requested_ = false;
   bool connected_ = false;
   DeviceState state_;
