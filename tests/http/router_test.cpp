@@ -3,6 +3,10 @@
 #include "pisigner/http/router.hpp"
 
 #include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "pisigner/http/errors.hpp"
@@ -362,6 +366,35 @@ TEST(Router, MetricsExposeSignAndHttpCounters) {
             std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("# TYPE pisigner_sign_duration_seconds histogram\n"), std::string::npos);
+}
+
+// Every distinct label value is a /metrics series kept for the life of the process: a client
+// choosing method tokens must not grow it.
+TEST(Router, ClientChosenMethodsMapToAFixedLabelSet) {
+  RouterHarness rh;
+  std::mt19937 rng(13);
+  const std::string tchar = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~";
+  const char* targets[] = {"/healthz", "/metrics", "/nowhere", "/keys/tz1x"};
+  for (int i = 0; i < 1000; ++i) {
+    std::string method(1 + rng() % 12, ' ');
+    for (auto& c : method) c = tchar[rng() % tchar.size()];
+    rh.get(targets[i % 4], method);
+  }
+  for (const char* m : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "get", "BREW"}) {
+    rh.get("/healthz", m);
+  }
+  const std::string body = rh.get("/metrics").body;
+  std::set<std::string> series, methods;
+  std::istringstream lines(body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("pisigner_http_requests_total{", 0) != 0) continue;
+    series.insert(line.substr(0, line.rfind(' ')));
+    const auto at = line.find("method=\"") + 8;
+    methods.insert(line.substr(at, line.find('"', at) - at));
+  }
+  EXPECT_EQ(methods, (std::set<std::string>{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "other"}));
+  // 4 routes x 8 methods x the few statuses each can answer.
+  EXPECT_LE(series.size(), 4u * 8u * 3u) << body;
 }
 
 TEST(Router, UnknownRoutesAre404AndSoftKeySignsRunInline) {

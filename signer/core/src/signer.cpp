@@ -29,6 +29,24 @@ const std::string& chain_text(const tezos::ChainId& chain) {
   if (!last || last->first != chain) last.emplace(chain, chain.to_b58());
   return last->second;
 }
+
+// The kind label of a request without a watermark. The first byte is the client's: a label per byte
+// value would be a series per value, so bytes that are no Tezos magic share one.
+std::string magic_label(const Bytes& payload) {
+  using namespace tezos::magic;
+  if (payload.empty()) return "empty";
+  switch (payload[0]) {
+    case kLegacyBlock:
+    case kLegacyEndorsement:
+    case kGeneric:
+    case kAuthenticatedRequest:
+    case kMichelson:
+    case kBlock:
+    case kPreattestation:
+    case kAttestation: return "magic_" + to_hex(ByteView(payload).first(1));
+    default: return "magic_other";
+  }
+}
 }  // namespace
 
 void declare_metrics(metrics::Registry& r) {
@@ -147,8 +165,7 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
 Signer::Report Signer::report_of(const SignRequest& req, const std::optional<tezos::Watermark>& wm,
                                  const Result<SignResult, SignError>& result, Clock::Duration latency) const {
   Report r{req.pkh, {}, wm, {}, std::nullopt, {}, latency};
-  r.kind = wm ? std::string(tezos::kind_name(wm->kind))
-              : (req.payload.empty() ? "empty" : "magic_" + to_hex(ByteView(req.payload).first(1)));
+  r.kind = wm ? std::string(tezos::kind_name(wm->kind)) : magic_label(req.payload);
   r.outcome = result ? (result->cached ? "cached" : "ok") : to_string(result.error().code);
   if (!result) {
     r.error = result.error().code;

@@ -24,6 +24,15 @@ Response bad_pkh(const std::string& pkh_text, const std::string& why) {
   return text(400, "Failed to parsed an argument in path. After \"keys\", the value \"" + pkh_text +
                        "\" is not acceptable for type \"Signature.Public_key_hash\": " + why);
 }
+// The method as a metric label: a fixed set, since every distinct label value is a series kept forever
+// and the method token is the client's choice.
+const char* method_label(std::string_view method) {
+  static constexpr const char* kKnown[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+  for (const char* m : kKnown) {
+    if (method == m) return m;
+  }
+  return "other";
+}
 Response method_not_allowed(const char* allow) {
   Response r = text(405, "Method not allowed");
   r.headers.emplace_back("Allow", allow);
@@ -99,7 +108,7 @@ bool Router::blocking(const Request& request) const {
 Response Router::handle(const Request& request) {
   std::string route_label = "other";
   Response r = route(request, route_label);
-  r.after_send = [this, sign_report = std::move(r.after_send), route_label, method = request.method,
+  r.after_send = [this, sign_report = std::move(r.after_send), route_label, method = method_label(request.method),
                   code = r.status] {
     if (sign_report) sign_report();
     metrics_.inc("pisigner_http_requests_total", {{"route", route_label}, {"method", method}, {"code", std::to_string(code)}});
