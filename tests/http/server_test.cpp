@@ -1,5 +1,6 @@
 // The Beast server on 127.0.0.1 (ephemeral port) with a Boost.Beast client: keep-alive, body cap,
-// header deadline, many connections, health answers while a sign blocks, prompt stop().
+// header deadline, many connections, health answers while a sign blocks, prompt stop(), handler
+// exceptions answered 500, the connection cap.
 #include "pisigner/http/server.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -284,6 +286,182 @@ TEST(Server, StopWithOpenConnectionsReturnsPromptly) {
   const auto took = Clk::now() - start;
   EXPECT_LT(took, 1000ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
   s.server->stop();  // idempotent
+}
+
+// ---- exceptions from the handler: 500 and a log line, never std::terminate -------------------
+
+struct NotAStdException {};
+
+// Throws where the target says: "/<where>/<what>", where = handle | pool | classify | after,
+// what = std | other. Anything else answers 200 "ok".
+class ThrowingHandler final : public Handler {
+ public:
+  Response handle(const Request& r) override {
+    if (r.target.rfind("/handle/", 0) == 0 || r.target.rfind("/pool/", 0) == 0) throw_for(r.target);
+    Response ok{200, "text/plain", "ok", {}};
+    if (r.target.rfind("/after/", 0) == 0) ok.after_send = [t = r.target] { throw_for(t); };
+    return ok;
+  }
+  bool blocking(const Request& r) const override {
+    if (r.target.rfind("/classify/", 0) == 0) throw_for(r.target);
+    return r.target.rfind("/pool/", 0) == 0;
+  }
+
+ private:
+  static void throw_for(const std::string& target) {
+    if (target.ends_with("/std")) throw std::runtime_error("client bytes: " + target);
+    throw NotAStdException{};
+  }
+};
+
+ServerOptions local(int io_threads = 2) {
+  ServerOptions o = Stack::options();
+  o.io_threads = io_threads;
+  return o;
+}
+
+TEST(Server, HandlerExceptionsAre500AndTheServerKeepsServing) {
+  ThrowingHandler handler;
+  Server server(handler, local());
+  ASSERT_TRUE(server.start().ok());
+  const auto port = server.ports().at(0);
+  Client c(port);
+  std::uint64_t expected_errors = 0;
+  for (const char* where : {"handle", "pool", "classify"}) {
+    for (const char* what : {"std", "other"}) {
+      const std::string target = std::string("/") + where + "/" + what;
+      beast::error_code ec;
+      auto r = c.request("GET", target, "", ec);
+      ASSERT_FALSE(ec) << target << ": " << ec.message();
+      EXPECT_EQ(r.result_int(), 500) << target;
+      EXPECT_EQ(r.body(), "Internal server error") << target;
+      EXPECT_TRUE(r.keep_alive()) << target;
+      ++expected_errors;
+      auto ok = c.request("GET", "/ok", "", ec);  // the same connection goes on
+      ASSERT_FALSE(ec) << "after " << target << ": " << ec.message();
+      EXPECT_EQ(ok.result_int(), 200) << "after " << target;
+    }
+  }
+  // The reply is on its way before the after-send hook runs: the client gets it, the server logs.
+  for (const char* what : {"std", "other"}) {
+    beast::error_code ec;
+    auto r = c.request("GET", std::string("/after/") + what, "", ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.result_int(), 200);
+    ++expected_errors;
+  }
+  Client other(port);
+  beast::error_code ec;
+  EXPECT_EQ(other.request("GET", "/ok", "", ec).result_int(), 200);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(c.request("GET", "/ok", "", ec).result_int(), 200);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(server.stats().handler_errors, expected_errors);
+}
+
+TEST(Server, APeriodicTaskThatThrowsKeepsItsScheduleAndTheServer) {
+  ThrowingHandler handler;
+  Server server(handler, local());
+  ASSERT_TRUE(server.start().ok());
+  std::atomic<int> calls{0};
+  server.every(5ms, [&calls] {
+    if (++calls % 2) throw std::runtime_error("tick");
+    throw NotAStdException{};
+  });
+  const auto until = Clk::now() + 10s;
+  while (calls < 4 && Clk::now() < until) std::this_thread::sleep_for(5ms);
+  EXPECT_GE(calls.load(), 4) << "the tick stopped after throwing";
+  Client c(server.ports().at(0));
+  beast::error_code ec;
+  EXPECT_EQ(c.request("GET", "/ok", "", ec).result_int(), 200);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
+// ---- the connection cap -------------------------------------------------------------------
+
+ServerOptions capped(int cap, int io_threads) {
+  ServerOptions o = Stack::options();
+  o.max_connections = cap;
+  o.io_threads = io_threads;
+  return o;
+}
+
+bool closed_by_server(Client& c) {
+  beast::error_code ec;
+  c.wait_closed(5000ms, ec);
+  return ec && ec != beast::error::timeout;
+}
+
+// One I/O thread: the idle order is the order of the replies, so which connection goes is known.
+TEST(Server, AtTheCapTheLongestIdleConnectionMakesRoomAndSigningGoesOn) {
+  Stack s(capped(4, 1));
+  Client signer(s.port);
+  beast::error_code ec;
+  int level = 1;
+  ASSERT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec).result_int(), 200);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<Client>(s.port));
+    ASSERT_EQ(idle.back()->request("GET", "/healthz", "", ec).result_int(), 200) << ec.message();
+  }
+  ASSERT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec).result_int(), 200);
+  EXPECT_EQ(s.server->stats().open_connections, 4);
+
+  std::vector<std::unique_ptr<Client>> late;
+  for (int k = 0; k < 3; ++k) {
+    late.push_back(std::make_unique<Client>(s.port));
+    auto r = late.back()->request("GET", "/healthz", "", ec);
+    ASSERT_FALSE(ec) << "connection " << k << " over the cap: " << ec.message();
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_TRUE(closed_by_server(*idle[static_cast<std::size_t>(k)])) << "idle connection " << k << " still open";
+    auto sig = signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec);
+    ASSERT_FALSE(ec) << "the signer's connection was closed: " << ec.message();
+    EXPECT_EQ(sig.result_int(), 200) << sig.body();
+  }
+  EXPECT_EQ(s.server->stats().evicted, 3u);
+  EXPECT_LE(s.server->stats().open_connections, 4);
+  EXPECT_EQ(s.key->calls(), level - 1);
+}
+
+// Several I/O threads: the oldest idle connection is found across all of them.
+TEST(Server, AtTheCapAnIdleConnectionOnAnyThreadMakesRoom) {
+  Stack s(capped(3, 3));
+  std::vector<std::unique_ptr<Client>> idle;
+  beast::error_code ec;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<Client>(s.port));
+    ASSERT_EQ(idle.back()->request("GET", "/healthz", "", ec).result_int(), 200) << ec.message();
+  }
+  Client late(s.port);
+  EXPECT_EQ(late.request("GET", "/healthz", "", ec).result_int(), 200);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(s.server->stats().evicted, 1u);
+}
+
+// With no connection idle the acceptor waits (the client sits in the kernel backlog) instead of
+// cutting a signature short; the client is served once the sign's connection is idle.
+TEST(Server, AtTheCapWithNoIdleConnectionTheNextClientWaitsForRoom) {
+  Stack s(capped(1, 1));
+  s.key->set_delay(1500ms);
+  s.key->set_backend("ledger");
+  auto slow = std::async(std::launch::async, [&] {
+    Client c(s.port);
+    beast::error_code ec;
+    auto r = c.request("POST", sign_target(*s.key), body_of(test::attestation(7, 0)), ec);
+    return ec ? -1 : r.result_int();
+  });
+  const auto wait_until = Clk::now() + 5s;
+  while (s.signer->in_flight() == 0 && Clk::now() < wait_until) std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(s.signer->in_flight(), 1) << "the slow sign never started";
+
+  Client waiting(s.port);
+  beast::error_code ec;
+  auto r = waiting.request("GET", "/healthz", "", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(s.signer->in_flight(), 0) << "served while the only slot was busy signing";
+  EXPECT_EQ(slow.get(), 200);
+  EXPECT_EQ(s.signed_records(), 1u);
 }
 
 }  // namespace

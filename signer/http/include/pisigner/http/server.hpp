@@ -1,10 +1,12 @@
-// The HTTP server (Boost.Beast): keep-alive, body cap, header and idle deadlines, many connections.
+// The HTTP server (Boost.Beast): keep-alive, body cap, header and idle deadlines, a connection cap.
 // I/O threads never run a blocking request: Handler::blocking requests go to a separate worker pool,
-// so /authorized and /metrics answer while a device is slow or hung.
+// so /authorized and /metrics answer while a device is slow or hung. An exception from the handler
+// (or a tick) is logged and answered 500; it never ends a thread or the process.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,18 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
   int io_threads = 4;  // one io_context and thread each; connections dealt round-robin
   int sign_threads = 8;
+  // Open connections. At the cap a waiting client takes the place of the longest-idle keep-alive
+  // connection; with none idle, accepting pauses (the kernel backlog holds the rest) until one is.
+  // With several listen addresses the count may pass the cap by one per extra address.
+  int max_connections = 256;
+};
+
+// Counters since start(); any thread.
+struct ServerStats {
+  int open_connections = 0;
+  std::uint64_t accept_errors = 0;   // failed accepts (each followed by a backoff)
+  std::uint64_t evicted = 0;         // idle connections closed to make room under the cap
+  std::uint64_t handler_errors = 0;  // exceptions caught from the handler, after_send or a tick
 };
 
 class Server {
@@ -36,6 +50,7 @@ class Server {
   std::vector<std::uint16_t> ports() const;
   // Runs `fn` every `period` on an I/O thread (the systemd watchdog proves the loop is alive this way).
   void every(std::chrono::milliseconds period, std::function<void()> fn);
+  ServerStats stats() const;
   // Stops accepting, closes connections, joins threads. Idempotent.
   void stop();
 

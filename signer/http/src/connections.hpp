@@ -1,0 +1,93 @@
+// The server's connection bookkeeping, kept apart from the sockets so the per-request cost stays
+// visible: an idle list per I/O thread (no locks), accept backoff and a log rate limit.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace pisigner::http::detail {
+
+// Runs io until it is stopped. An exception escaping a handler goes to on_error and the loop goes
+// on with the other handlers (Asio allows run() again after one).
+void run_io(boost::asio::io_context& io, const std::function<void(const std::exception_ptr&)>& on_error);
+
+// The keep-alive connections of one I/O thread that wait for their next request, oldest first.
+// enter/leave/evict_oldest run on that thread only; oldest() may be read from any thread.
+class IdleList {
+ public:
+  static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+
+  class Node {
+   public:
+    // Closes the connection (on the list's thread); the node leaves the list before this is called.
+    virtual void evict() = 0;
+
+   protected:
+    ~Node() = default;
+
+   private:
+    friend class IdleList;
+    Node* prev_ = nullptr;
+    Node* next_ = nullptr;
+    bool linked_ = false;
+    std::int64_t since_ = 0;
+  };
+
+  void enter(Node& node);  // node becomes the newest idle connection
+  void leave(Node& node);  // no-op when node is not idle
+  bool evict_oldest();     // false when no connection is idle
+  // steady_clock ticks since the oldest idle connection entered, or kNone.
+  std::int64_t oldest() const { return oldest_.load(std::memory_order_relaxed); }
+
+ private:
+  void publish();
+
+  Node* head_ = nullptr;
+  Node* tail_ = nullptr;
+  std::atomic<std::int64_t> oldest_{kNone};
+};
+
+// Accept-error delays: 10 ms doubling to 1 s; reset() after a successful accept.
+class Backoff {
+ public:
+  static constexpr std::chrono::milliseconds kFirst{10};
+  static constexpr std::chrono::milliseconds kMax{1000};
+  std::chrono::milliseconds next();
+  void reset() { current_ = std::chrono::milliseconds{0}; }
+
+ private:
+  std::chrono::milliseconds current_{0};
+};
+
+// At most one line per period. allow() returns how many were suppressed since the last allowed
+// line, or nullopt when this one is suppressed. Not thread-safe.
+class LogLimiter {
+ public:
+  explicit LogLimiter(std::chrono::steady_clock::duration period) : period_(period) {}
+  std::optional<std::uint64_t> allow(std::chrono::steady_clock::time_point now);
+
+ private:
+  std::chrono::steady_clock::duration period_;
+  std::optional<std::chrono::steady_clock::time_point> last_;
+  std::uint64_t suppressed_ = 0;
+};
+
+// Text for a log line from bytes that may come from a client: non-printable bytes as \xNN,
+// cut at max bytes.
+std::string printable(std::string_view text, std::size_t max = 160);
+
+// The exception's what() (printable), or a fixed text for a non-std exception.
+std::string describe(const std::exception_ptr& e);
+
+}  // namespace pisigner::http::detail
