@@ -150,6 +150,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   so.idle_timeout = cfg.server.idle_timeout;
   so.io_threads = cfg.server.io_threads;
   so.sign_threads = cfg.server.sign_threads;
+  so.max_connections = cfg.server.max_connections;
   p->server = std::make_unique<http::Server>(*p->router, so);
   if (!cfg.server.admin_listen.empty()) {
     p->admin_router = std::make_unique<AdminRouter>(dynamic_cast<LedgerRuntime*>(p->key_runtime.get()));
@@ -157,6 +158,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
     ao.listen = cfg.server.admin_listen;
     ao.io_threads = 1;
     ao.sign_threads = 2;
+    ao.max_connections = 8;  // pisignerctl, one command at a time
     p->admin_server = std::make_unique<http::Server>(*p->admin_router, ao);
   }
   return std::unique_ptr<App>(new App(std::move(p)));

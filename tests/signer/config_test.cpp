@@ -130,6 +130,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.server.body_limit, 65536u);
   EXPECT_EQ(c.server.header_timeout, 10s);
   EXPECT_EQ(c.server.idle_timeout, 60s);
+  EXPECT_EQ(c.server.max_connections, 256);
   EXPECT_EQ(c.store.path, "/var/lib/pisigner");
   EXPECT_EQ(c.policy.magic_bytes, (std::set<std::uint8_t>{0x11, 0x12, 0x13}));
   EXPECT_TRUE(c.policy.chains.empty());
@@ -162,6 +163,12 @@ TEST(Config, UnknownKeysNameTheirPath) {
   expect_error(std::string("[health]\ninterval = 5\n") + kSoftKey, 2, "health.interval", "unknown key");
 }
 
+TEST(Config, MaxConnections) {
+  auto r = parse(std::string("[server]\nmax_connections = 32\n") + kSoftKey, "cap.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->server.max_connections, 32);
+}
+
 TEST(Config, WrongTypes) {
   expect_error(std::string("[server]\nknown_keys = \"yes\"\n") + kSoftKey, 2, "server.known_keys", "true or false");
   expect_error(std::string("[server]\nio_threads = \"2\"\n") + kSoftKey, 2, "server.io_threads", "integer");
@@ -181,6 +188,9 @@ TEST(Config, OutOfRangeValues) {
   expect_error(std::string("[server]\nbody_limit = 100\n") + kSoftKey, 2, "server.body_limit", "between");
   expect_error(std::string("[server]\nheader_timeout_s = 0\n") + kSoftKey, 2, "server.header_timeout_s", "between");
   expect_error(std::string("[server]\nidle_timeout_s = -5\n") + kSoftKey, 2, "server.idle_timeout_s", "between");
+  expect_error(std::string("[server]\nmax_connections = 0\n") + kSoftKey, 2, "server.max_connections", "between 1 and 1024");
+  expect_error(std::string("[server]\nmax_connections = 1025\n") + kSoftKey, 2, "server.max_connections", "between");
+  expect_error(std::string("[server]\nmax_connections = \"9\"\n") + kSoftKey, 2, "server.max_connections", "integer");
   expect_error(std::string("[server]\nlisten = []\n") + kSoftKey, 2, "server.listen", "at least one");
   expect_error(std::string("[server]\nlisten = [\"localhost\"]\n") + kSoftKey, 2, "server.listen", "host:port");
   expect_error(std::string("[health]\ninterval_ms = 10\n") + kSoftKey, 2, "health.interval_ms", "between");

@@ -116,7 +116,7 @@ Config build(const toml::table& root, const std::string& source) {
   r.only(root, "", {"server", "store", "policy", "auth", "health", "log", "key", "ups", "uplink"});
 
   if (auto* t = r.table(root, "server", "server")) {
-    r.only(*t, "server.", {"listen", "admin_listen", "known_keys", "io_threads", "sign_threads", "body_limit", "header_timeout_s", "idle_timeout_s"});
+    r.only(*t, "server.", {"listen", "admin_listen", "known_keys", "io_threads", "sign_threads", "body_limit", "header_timeout_s", "idle_timeout_s", "max_connections"});
     c.server.listen = r.strings(*t, "listen", "server.listen", c.server.listen);
     if (c.server.listen.empty()) r.error(r.node(*t, "listen"), "server.listen", "needs at least one address");
     for (const auto& l : c.server.listen) {
@@ -132,6 +132,8 @@ Config build(const toml::table& root, const std::string& source) {
     c.server.body_limit = static_cast<std::size_t>(r.integer(*t, "body_limit", "server.body_limit", 65536, 1024, 1 << 20));
     c.server.header_timeout = std::chrono::seconds(r.integer(*t, "header_timeout_s", "server.header_timeout_s", 10, 1, 3600));
     c.server.idle_timeout = std::chrono::seconds(r.integer(*t, "idle_timeout_s", "server.idle_timeout_s", 60, 1, 86400));
+    // At most 1024, so the unit's LimitNOFILE=2048 always leaves room for the store, devices and buses.
+    c.server.max_connections = static_cast<int>(r.integer(*t, "max_connections", "server.max_connections", 256, 1, 1024));
   }
   if (auto* t = r.table(root, "store", "store")) {
     r.only(*t, "store.", {"path"});

@@ -29,6 +29,8 @@ struct ServerConfig {
   std::size_t body_limit = 64 * 1024;
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds idle_timeout{60};
+  // Open connections per listener set; at the cap the longest-idle keep-alive connection makes room.
+  int max_connections = 256;
 };
 
 struct StoreConfig {
