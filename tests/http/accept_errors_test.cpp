@@ -56,6 +56,10 @@ std::string read_reply(int fd, std::chrono::milliseconds timeout) {
 }
 
 TEST(ServerAccept, EmfileBacksOffInsteadOfSpinningAndRecovers) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers probe memory through a pipe: with no descriptor free they report false errors.
+  GTEST_SKIP() << "needs free descriptors under the sanitizers";
+#endif
   rlimit old{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
   rlimit low = old;
