@@ -1,6 +1,7 @@
 #include "connections.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -56,6 +57,14 @@ bool IdleList::evict_oldest() {
 // Written only when the head changes: with one or two clients that is every request, a relaxed
 // store to a line only this thread writes.
 void IdleList::publish() { oldest_.store(head_ ? head_->since_ : kNone, std::memory_order_relaxed); }
+
+void report_failure(Connections& conns, const char* where, const std::exception_ptr& e) noexcept {
+  conns.handler_errors.fetch_add(1, std::memory_order_relaxed);
+  try {
+    spdlog::error("HTTP server: exception from the {}: {}", where, describe(e));
+  } catch (...) {
+  }
+}
 
 std::chrono::milliseconds Backoff::next() {
   current_ = current_.count() == 0 ? kFirst : std::min(current_ * 2, kMax);

@@ -1,5 +1,6 @@
 // The server's connection bookkeeping, kept apart from the sockets so the per-request cost stays
-// visible: an idle list per I/O thread (no locks), accept backoff and a log rate limit.
+// visible: the connection count, an idle list per I/O thread (no locks), accept backoff, a log rate
+// limit, and the catch-all's logging and I/O loop.
 #pragma once
 
 #include <atomic>
@@ -57,6 +58,29 @@ class IdleList {
   Node* tail_ = nullptr;
   std::atomic<std::int64_t> oldest_{kNone};
 };
+
+// The open-connection count of one server and its counters. Sessions update it once per connection,
+// never per request. cap and wake are set before the server starts; the rest is thread-safe.
+struct Connections {
+  int cap = 1;
+  std::atomic<int> open{0};
+  std::atomic<bool> paused{false};  // the acceptors wait for a connection to close
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> accept_errors{0};
+  std::atomic<std::uint64_t> evicted{0};
+  std::atomic<std::uint64_t> handler_errors{0};
+  std::function<void()> wake;  // resumes paused acceptors (posts to their thread)
+
+  bool full() const { return open.load(std::memory_order_acquire) >= cap; }
+  void opened() { open.fetch_add(1, std::memory_order_acq_rel); }
+  void closed() {
+    open.fetch_sub(1, std::memory_order_acq_rel);
+    if (paused.load(std::memory_order_relaxed) && paused.exchange(false) && !stopping.load()) wake();
+  }
+};
+
+// Counts the failure and logs one line naming where it was caught. Never throws.
+void report_failure(Connections& conns, const char* where, const std::exception_ptr& e) noexcept;
 
 // Accept-error delays: 10 ms doubling to 1 s; reset() after a successful accept.
 class Backoff {

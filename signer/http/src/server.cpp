@@ -3,11 +3,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <thread>
 
+#include "acceptor.hpp"
 #include "connections.hpp"
 
 namespace pisigner::http {
@@ -44,30 +43,10 @@ namespace {
 
 constexpr std::size_t kHeaderLimit = 8 * 1024;
 constexpr std::size_t kFirstRead = 4 * 1024;
-// Saturated with no idle connection: how often to look again for one to close.
-constexpr std::chrono::milliseconds kRoomRecheck{50};
-constexpr std::chrono::seconds kAcceptLogPeriod{10};
 
+using detail::Connections;
 using detail::IdleList;
-
-// The open-connection count of one server. Sessions update it once per connection, never per request.
-struct Connections {
-  int cap = 0;
-  std::atomic<int> open{0};
-  std::atomic<bool> paused{false};  // the acceptors wait for a connection to close
-  std::atomic<bool> stopping{false};
-  std::atomic<std::uint64_t> accept_errors{0};
-  std::atomic<std::uint64_t> evicted{0};
-  std::atomic<std::uint64_t> handler_errors{0};
-  asio::io_context* main = nullptr;  // where the acceptors run
-  std::function<void()> resume;      // re-arms the acceptors; runs on main
-
-  bool full() const { return open.load(std::memory_order_acquire) >= cap; }
-  void closed() {
-    open.fetch_sub(1, std::memory_order_acq_rel);
-    if (paused.load(std::memory_order_relaxed) && paused.exchange(false) && !stopping.load()) asio::post(*main, resume);
-  }
-};
+using detail::report_failure;
 
 struct Shared {
   Handler& router;
@@ -79,19 +58,10 @@ struct Shared {
 // Reads no client bytes into the reply: the exception text stays in the log (escaped).
 Response internal_error() { return Response{500, "text/plain", "Internal server error", {}}; }
 
-// One log line per caught exception. Never throws.
-void report_failure(Connections& conns, const char* where, const std::exception_ptr& e) noexcept {
-  conns.handler_errors.fetch_add(1, std::memory_order_relaxed);
-  try {
-    spdlog::error("HTTP server: exception from the {}: {}", where, detail::describe(e));
-  } catch (...) {
-  }
-}
-
 class Session : public std::enable_shared_from_this<Session>, private IdleList::Node {
  public:
   Session(tcp::socket socket, Shared& shared, IdleList& idle) : stream_(std::move(socket)), shared_(shared), idle_(idle) {
-    shared_.conns.open.fetch_add(1, std::memory_order_acq_rel);
+    shared_.conns.opened();
   }
   ~Session() {
     idle_.leave(*this);
@@ -253,16 +223,6 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
   unsigned version_ = 11;
 };
 
-struct Listener {
-  explicit Listener(asio::io_context& io, std::string address) : acceptor(io), retry(io), address(std::move(address)) {}
-  tcp::acceptor acceptor;
-  asio::steady_timer retry;  // accept-error backoff
-  std::string address;
-  detail::Backoff backoff;
-  detail::LogLimiter error_log{kAcceptLogPeriod};
-  bool pending = false;  // an accept, a readiness wait or a backoff is outstanding
-};
-
 }  // namespace
 
 // One io_context per I/O thread, connections dealt round-robin: a connection stays on one thread
@@ -272,117 +232,29 @@ struct Listener {
 struct Server::Impl {
   Impl(Handler& router, ServerOptions opts)
       : pool(static_cast<std::size_t>(std::max(1, opts.sign_threads))), shared{router, std::move(opts), pool, {}} {
-    const int n = std::max(1, shared.options.io_threads);
-    for (int i = 0; i < n; ++i) idle.push_back(std::make_unique<IdleList>());
-    for (int i = 0; i < n; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
     shared.conns.cap = std::max(1, shared.options.max_connections);
-    shared.conns.main = &main();
-    shared.conns.resume = [this] { resume(); };
-    room_timer = std::make_unique<asio::steady_timer>(main());
+    std::vector<asio::io_context*> io_list;
+    std::vector<IdleList*> idle_list;
+    for (int i = 0; i < std::max(1, shared.options.io_threads); ++i) {
+      ios.push_back(std::make_unique<asio::io_context>(1));
+      idle.push_back(std::make_unique<IdleList>());
+      io_list.push_back(ios.back().get());
+      idle_list.push_back(idle.back().get());
+    }
+    acceptor = std::make_unique<detail::Acceptor>(std::move(io_list), std::move(idle_list), shared.conns,
+                                                  [this](tcp::socket socket, std::size_t slot) {
+                                                    std::make_shared<Session>(std::move(socket), shared, *idle[slot])
+                                                        ->start();
+                                                  });
   }
 
   asio::io_context& main() { return *ios.front(); }  // acceptors and timers
-
-  // Everything below runs on main() only.
-  void arm(Listener& l) {
-    if (l.pending || shared.conns.stopping || !l.acceptor.is_open()) return;
-    l.pending = true;
-    if (shared.conns.full()) {
-      // Leave the client in the backlog; learn that one waits, then make room for it.
-      l.acceptor.async_wait(tcp::acceptor::wait_read, [this, &l](beast::error_code ec) {
-        l.pending = false;
-        if (ec || !l.acceptor.is_open()) return;
-        if (shared.conns.full()) return make_room();
-        arm(l);
-      });
-      return;
-    }
-    const std::size_t slot = next_io++ % ios.size();
-    l.acceptor.async_accept(*ios[slot], [this, &l, slot](beast::error_code ec, tcp::socket socket) {
-      l.pending = false;
-      if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) return;
-      if (ec) return back_off(l, ec);
-      l.backoff.reset();
-      try {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), shared, *idle[slot])->start();
-      } catch (...) {
-        report_failure(shared.conns, "connection setup", std::current_exception());
-      }
-      arm(l);
-    });
-  }
-
-  // EMFILE, ENFILE, ENOBUFS, ENOMEM...: retrying at once would spin while nothing frees up.
-  void back_off(Listener& l, beast::error_code ec) {
-    shared.conns.accept_errors.fetch_add(1, std::memory_order_relaxed);
-    const auto delay = l.backoff.next();
-    if (auto suppressed = l.error_log.allow(std::chrono::steady_clock::now())) {
-      spdlog::warn("accept on {} failed: {}; retrying in {} ms ({} more failures since the last line)", l.address,
-                   ec.message(), delay.count(), *suppressed);
-    }
-    l.pending = true;
-    l.retry.expires_after(delay);
-    l.retry.async_wait([this, &l](beast::error_code e) {
-      l.pending = false;
-      if (!e) arm(l);
-    });
-  }
-
-  // At the cap with a client waiting: close the longest-idle connection; the acceptors resume when
-  // a connection closes (Connections::closed), or look again shortly if none was idle.
-  void make_room() {
-    auto& c = shared.conns;
-    c.paused.store(true);
-    if (!c.full()) {  // a connection closed before we paused
-      if (c.paused.exchange(false)) resume();
-      return;
-    }
-    if (evicting) return;  // its outcome comes back here
-    std::size_t best = idle.size();
-    std::int64_t oldest = IdleList::kNone;
-    for (std::size_t i = 0; i < idle.size(); ++i) {
-      if (const auto t = idle[i]->oldest(); t < oldest) {
-        oldest = t;
-        best = i;
-      }
-    }
-    if (best == idle.size()) {
-      if (room_timer_pending) return;
-      room_timer_pending = true;
-      room_timer->expires_after(kRoomRecheck);
-      room_timer->async_wait([this](beast::error_code ec) {
-        room_timer_pending = false;
-        if (!ec && shared.conns.paused.exchange(false)) resume();
-      });
-      return;
-    }
-    evicting = true;
-    asio::post(*ios[best], [this, best] {
-      const bool closed = idle[best]->evict_oldest();
-      if (closed) shared.conns.evicted.fetch_add(1, std::memory_order_relaxed);
-      asio::post(main(), [this, closed] {
-        evicting = false;
-        // Closed: its session's destructor resumes the acceptors. Else it got busy: look again.
-        if (!closed && shared.conns.paused.exchange(false)) resume();
-      });
-    });
-  }
-
-  void resume() {
-    if (shared.conns.stopping) return;
-    for (auto& l : listeners) arm(*l);
-  }
 
   std::vector<std::unique_ptr<IdleList>> idle;  // one per io_context
   asio::thread_pool pool;
   Shared shared;
   std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::size_t next_io = 0;
-  std::vector<std::unique_ptr<Listener>> listeners;
-  std::unique_ptr<asio::steady_timer> room_timer;
-  bool room_timer_pending = false;
-  bool evicting = false;
+  std::unique_ptr<detail::Acceptor> acceptor;  // on main()
   std::vector<std::unique_ptr<asio::steady_timer>> timers;
   std::vector<std::unique_ptr<std::function<void(beast::error_code)>>> ticks;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -396,23 +268,9 @@ Server::~Server() { stop(); }
 
 Result<void, Error> Server::start() {
   for (const auto& text : impl_->shared.options.listen) {
-    auto ep = parse_endpoint(text);
-    if (!ep) return fail(ep.error());
-    beast::error_code ec;
-    tcp::resolver resolver(impl_->main());
-    auto results = resolver.resolve(ep->host, std::to_string(ep->port), tcp::resolver::passive, ec);
-    if (ec || results.empty()) return fail(Error{"listen address '" + text + "': cannot resolve host: " + ec.message()});
-    auto listener = std::make_unique<Listener>(impl_->main(), text);
-    auto& acceptor = listener->acceptor;
-    const tcp::endpoint endpoint = results.begin()->endpoint();
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return fail(Error{"cannot listen on " + text + ": " + ec.message()});
-    impl_->listeners.push_back(std::move(listener));
+    if (auto r = impl_->acceptor->listen(text); !r) return r;
   }
-  for (auto& l : impl_->listeners) impl_->arm(*l);
+  impl_->acceptor->start();
   for (auto& io : impl_->ios) {
     impl_->work.push_back(asio::make_work_guard(*io));
     impl_->threads.emplace_back([io = io.get(), &conns = impl_->shared.conns] {
@@ -422,15 +280,7 @@ Result<void, Error> Server::start() {
   return {};
 }
 
-std::vector<std::uint16_t> Server::ports() const {
-  std::vector<std::uint16_t> out;
-  for (const auto& l : impl_->listeners) {
-    beast::error_code ec;
-    auto ep = l->acceptor.local_endpoint(ec);
-    out.push_back(ec ? 0 : ep.port());
-  }
-  return out;
-}
+std::vector<std::uint16_t> Server::ports() const { return impl_->acceptor->ports(); }
 
 void Server::every(std::chrono::milliseconds period, std::function<void()> fn) {
   auto timer = std::make_unique<asio::steady_timer>(impl_->main());
@@ -464,12 +314,7 @@ void Server::stop() {
   impl_->stopped = true;
   impl_->shared.conns.stopping = true;
   asio::post(impl_->main(), [this] {
-    for (auto& l : impl_->listeners) {
-      beast::error_code ec;
-      l->acceptor.close(ec);
-      l->retry.cancel();
-    }
-    impl_->room_timer->cancel();
+    impl_->acceptor->close();
     for (auto& t : impl_->timers) t->cancel();
   });
   impl_->pool.join();  // let in-flight signatures finish and post their replies

@@ -1,0 +1,58 @@
+// The listening sockets of one server: the connection cap (make room by closing the longest-idle
+// connection, or pause with clients left in the kernel backlog) and the backoff on accept errors.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connections.hpp"
+#include "pisigner/result.hpp"
+
+namespace pisigner::http::detail {
+
+class Acceptor {
+ public:
+  // Starts a session for an accepted socket, which belongs to ios[slot] and idle[slot].
+  using Open = std::function<void(boost::asio::ip::tcp::socket, std::size_t slot)>;
+
+  // The listening sockets and timers run on ios[0]; accepted sockets are dealt round-robin.
+  // Sets conns.wake. All pointers outlive the Acceptor.
+  Acceptor(std::vector<boost::asio::io_context*> ios, std::vector<IdleList*> idle, Connections& conns, Open open);
+  ~Acceptor();
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+
+  // Binds one "host:port" before start(). Fails naming the address.
+  Result<void, Error> listen(const std::string& address);
+  std::vector<std::uint16_t> ports() const;
+  void start();
+  // Closes the listening sockets and cancels the timers; on ios[0].
+  void close();
+
+ private:
+  struct Listener;
+  void arm(Listener& l);
+  void back_off(Listener& l, boost::system::error_code ec);
+  void make_room();
+  void resume();
+
+  std::vector<boost::asio::io_context*> ios_;
+  std::vector<IdleList*> idle_;
+  Connections& conns_;
+  Open open_;
+  // Touched on ios[0] only (after start()).
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  boost::asio::steady_timer room_timer_;
+  bool room_timer_pending_ = false;
+  bool evicting_ = false;
+  std::size_t next_io_ = 0;
+};
+
+}  // namespace pisigner::http::detail
