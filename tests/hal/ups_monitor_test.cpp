@@ -194,21 +194,5 @@ TEST(UpsMonitorOptional, AbsentOptionalHardwareIsNotPresentAndHealthy) {
   EXPECT_EQ(m.snapshot().health, Health::healthy);
 }
 
-TEST(UpsConfigValidation, ReportsEachProblemWithoutLineNumbers) {
-  UpsConfig c;
-  EXPECT_TRUE(validate(c).empty());
-  c.model = HatModel::waveshare_ina219;
-  c.i2c_address = 0x90;
-  c.min_soc_percent = 120;
-  c.poll_interval = seconds(0);
-  c.pack_full_v = 5.0;
-  EXPECT_EQ(validate(c).size(), 4u);
-  EXPECT_EQ(parse_hat_model("x728"), HatModel::x728);
-  EXPECT_FALSE(parse_hat_model("pijuice").has_value());
-  UpsConfig x728;
-  x728.model = HatModel::x728;
-  EXPECT_EQ(x728.effective_address(), 0x36);
-}
-
 }  // namespace
 }  // namespace pisigner::hal

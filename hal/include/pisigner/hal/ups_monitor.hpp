@@ -67,6 +67,7 @@ class UpsMonitor {
 
  private:
   void run();
+  void poll_guarded();
   void log_transition(const UpsStep& step);
   void shutdown_sequence();
 
@@ -82,6 +83,7 @@ class UpsMonitor {
   UpsPolicy policy_;
   RuntimeEstimator runtime_;
   bool before_shutdown_done_ = false;
+  int power_off_failures_ = 0;
 
   mutable std::mutex mutex_;
   UpsSnapshot snap_;  // guarded by mutex_
