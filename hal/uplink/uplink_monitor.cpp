@@ -15,10 +15,7 @@ UplinkMonitor::UplinkMonitor(UplinkConfig config, sdbus::IConnection& bus, Clock
   attach(bus);
 }
 
-UplinkMonitor::~UplinkMonitor() {
-  stop();
-  detach();
-}
+UplinkMonitor::~UplinkMonitor() { detach(); }
 
 void UplinkMonitor::attach(sdbus::IConnection& bus) {
   nm_ = std::make_unique<NetworkManagerClient>(bus, config_.call_timeout);
@@ -189,40 +186,17 @@ std::chrono::milliseconds UplinkMonitor::next_wait() {
   return wait;
 }
 
-void UplinkMonitor::start() {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(wake_mutex_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] {
-    std::unique_lock lock(wake_mutex_);
-    while (!stop_) {
-      lock.unlock();
-      tick();
-      const auto wait = next_wait();
-      lock.lock();
-      wake_cv_.wait_for(lock, wait, [this] { return stop_ || wake_; });
-      wake_ = false;
-    }
+void UplinkMonitor::schedule_on(PeriodicWorker& worker) {
+  job_ = worker.add("uplink", [this] {
+    tick();
+    return std::chrono::duration_cast<Clock::Duration>(next_wait());
   });
+  worker_ = &worker;
 }
 
-void UplinkMonitor::stop() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    stop_ = true;
-  }
-  wake_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
+// From the bus thread (signals, the connection lost) or any other.
 void UplinkMonitor::wake() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    wake_ = true;
-  }
-  wake_cv_.notify_all();
+  if (PeriodicWorker* w = worker_.load()) w->wake(job_);
 }
 
 UplinkSnapshot UplinkMonitor::snapshot() const {

@@ -20,7 +20,6 @@ UpsMonitor::UpsMonitor(UpsConfig config, std::unique_ptr<UpsDriver> driver, std:
 }
 
 UpsMonitor::~UpsMonitor() {
-  stop();
   if (power_loss_) power_loss_->set_on_change({});
 }
 
@@ -158,28 +157,15 @@ void UpsMonitor::shutdown_sequence() {
               true);
 }
 
-void UpsMonitor::start() {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(wake_mutex_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
-}
-
-void UpsMonitor::run() {
-  std::unique_lock lock(wake_mutex_);
-  while (!stop_) {
-    lock.unlock();
+void UpsMonitor::schedule_on(PeriodicWorker& worker) {
+  job_ = worker.add("ups", [this] {
     poll_guarded();
-    lock.lock();
-    // The real-time wait lives only here; tests drive poll() with a ManualClock instead.
-    wake_cv_.wait_for(lock, config_.poll_interval, [this] { return stop_ || wake_; });
-    wake_ = false;
-  }
+    return std::chrono::duration_cast<Clock::Duration>(config_.poll_interval);
+  });
+  worker_ = &worker;
 }
 
-// The monitor thread's boundary: a failure nobody foresaw must not end the process; it makes
+// The worker thread's boundary for this job: a failure nobody foresaw must not end the process; it makes
 // the check fail (unhealthy: the UPS can no longer be trusted to protect the store).
 void UpsMonitor::poll_guarded() {
   try {
@@ -195,21 +181,8 @@ void UpsMonitor::poll_guarded() {
   }
 }
 
-void UpsMonitor::stop() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    stop_ = true;
-  }
-  wake_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
 void UpsMonitor::wake() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    wake_ = true;
-  }
-  wake_cv_.notify_all();
+  if (PeriodicWorker* w = worker_.load()) w->wake(job_);
 }
 
 UpsSnapshot UpsMonitor::snapshot() const {

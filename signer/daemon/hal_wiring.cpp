@@ -23,9 +23,7 @@ using Samples = std::vector<std::pair<metrics::Labels, double>>;
 }  // namespace
 
 HalRuntime::HalRuntime(const config::Config& config, Clock& clock)
-    : clock_(clock),
-      ups_config_(config.ups.config),
-      uplink_config_(config.uplink.config) {}
+    : clock_(clock), ups_config_(config.ups.config), uplink_config_(config.uplink.config), worker_(clock) {}
 
 Result<std::unique_ptr<HalRuntime>, Error> HalRuntime::create(const config::Config& config, Clock& clock) {
   std::unique_ptr<HalRuntime> rt(new HalRuntime(config, clock));
@@ -64,15 +62,18 @@ void HalRuntime::set_before_power_off(std::function<void()> cb) {
 void HalRuntime::start() {
   if (started_) return;
   started_ = true;
-  if (ups_) ups_->start();
-  if (uplink_) uplink_->start();
+  if (!scheduled_) {
+    scheduled_ = true;
+    if (ups_) ups_->schedule_on(worker_);
+    if (uplink_) uplink_->schedule_on(worker_);
+  }
+  worker_.start();
 }
 
 void HalRuntime::stop() {
   if (!started_) return;
   started_ = false;
-  if (uplink_) uplink_->stop();
-  if (ups_) ups_->stop();
+  worker_.stop();
 }
 
 health::ProbeResult HalRuntime::ups_probe() const {

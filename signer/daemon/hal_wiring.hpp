@@ -37,7 +37,8 @@ class HalRuntime {
   void add_health_checks(health::Health& health);
   // Gauges and counters pisigner_ups_* and pisigner_uplink_*.
   void declare_metrics(metrics::Registry& metrics);
-  // Monitor threads (the uplink's owns its D-Bus connection and event loop). Idempotent.
+  // The one worker thread that polls the UPS and ticks the uplink (whose D-Bus event loop has a
+  // thread of its own). Idempotent.
   void start();
   void stop();
 
@@ -56,6 +57,7 @@ class HalRuntime {
   Clock& clock_;
   hal::UpsConfig ups_config_;
   hal::UplinkConfig uplink_config_;
+  hal::PeriodicWorker worker_;  // stopped (stop()) before the monitors whose jobs it runs go
   std::unique_ptr<hal::UpsMonitor> ups_;          // null when model = none
   std::unique_ptr<hal::UplinkMonitor> uplink_;    // null when disabled
   metrics::Registry* metrics_ = nullptr;
@@ -64,6 +66,7 @@ class HalRuntime {
   std::uint64_t seen_read_errors_ = 0;  // guarded by counters_mutex_
   hal::UplinkCounters seen_uplink_{};   // guarded by counters_mutex_
   bool started_ = false;
+  bool scheduled_ = false;
 };
 
 }  // namespace pisigner::daemon

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "pisigner/hal/bus.hpp"
+#include "pisigner/hal/periodic_worker.hpp"
 #include "pisigner/hal/power_off.hpp"
 #include "pisigner/hal/uplink_monitor.hpp"
 #include "private_bus.hpp"
@@ -121,12 +122,14 @@ TEST(BusLoss, UplinkMonitorStartsWithoutABusAndConnectsWhenOneAppears) {
   EXPECT_TRUE(monitor.snapshot().wired_ok);
 }
 
-TEST(BusLoss, UplinkMonitorThreadRidesOutTheBusGoingAway) {
+TEST(BusLoss, UplinkMonitorOnItsWorkerThreadRidesOutTheBusGoingAway) {
   PrivateBus bus;
   ASSERT_FALSE(bus.address().empty());
   auto nm = std::make_unique<testing::TestNetworkManager>(bus.address());
+  PeriodicWorker worker(real_clock());
   UplinkMonitor monitor(config_on(bus.address()), real_clock());
-  monitor.start();
+  monitor.schedule_on(worker);
+  worker.start();
   ASSERT_TRUE(eventually([&] { return monitor.snapshot().wired_ok; }));
   nm.reset();
   bus.stop();  // the event loop thread sees the bus go: must not throw out of the process
@@ -135,7 +138,7 @@ TEST(BusLoss, UplinkMonitorThreadRidesOutTheBusGoingAway) {
   nm = std::make_unique<testing::TestNetworkManager>(bus.address());
   EXPECT_TRUE(eventually([&] { return monitor.snapshot().bus_connected && monitor.snapshot().wired_ok; }))
       << monitor.snapshot().bus_error;
-  monitor.stop();
+  worker.stop();
 }
 
 TEST(BusLoss, PowerOffRefusedWhileTheBusIsDownGoesThroughOnceItIsBack) {

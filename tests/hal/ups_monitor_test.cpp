@@ -3,6 +3,7 @@
 
 #include "../../hal/ups/ina219_registers.hpp"
 #include "pisigner/hal/fake/fake_i2c.hpp"
+#include "pisigner/hal/periodic_worker.hpp"
 #include "pisigner/hal/ups_config.hpp"
 #include "pisigner/hal/ups_monitor.hpp"
 
@@ -192,6 +193,30 @@ TEST(UpsMonitorOptional, AbsentOptionalHardwareIsNotPresentAndHealthy) {
   m.poll();
   EXPECT_EQ(m.snapshot().state, UpsState::not_present);
   EXPECT_EQ(m.snapshot().health, Health::healthy);
+}
+
+TEST_F(MonitorFixture, OnTheWorkerItPollsEveryIntervalOfTheInjectedClockAndAtOnceWhenWoken) {
+  battery(100, true);
+  ASSERT_TRUE(monitor->probe().ok());
+  const auto after_probe = monitor->snapshot().polls;
+  PeriodicWorker worker(clock);
+  monitor->wake();  // before schedule_on: nothing to wake, no crash
+  monitor->schedule_on(worker);
+  EXPECT_EQ(worker.run_due(), config.poll_interval);
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 1);
+  clock.advance(config.poll_interval - seconds(1));
+  worker.run_due();
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 1);
+  clock.advance(seconds(1));
+  worker.run_due();
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 2);
+
+  // A power-loss edge wakes the monitor: mains loss is seen without waiting for the period.
+  battery(80, false);
+  monitor->wake();
+  worker.run_due();
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 3);
+  EXPECT_EQ(monitor->snapshot().state, UpsState::on_battery);
 }
 
 }  // namespace

@@ -4,16 +4,16 @@
 // bus going away, which the monitor survives and recovers from by itself.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "pisigner/clock.hpp"
 #include "pisigner/hal/bus.hpp"
 #include "pisigner/hal/event_log.hpp"
 #include "pisigner/hal/modem_manager.hpp"
+#include "pisigner/hal/periodic_worker.hpp"
 #include "pisigner/hal/network_manager.hpp"
 #include "pisigner/hal/uplink_config.hpp"
 #include "pisigner/hal/uplink_policy.hpp"
@@ -58,9 +58,10 @@ class UplinkMonitor {
   // One cycle: (re)connect if due, refresh, decide, act. Never throws. Call from one thread
   // at a time.
   void tick();
-  // tick() every poll_interval, and soon after a D-Bus change, on an owned thread.
-  void start();
-  void stop();
+  // tick() now and then every poll_interval (sooner after a D-Bus change, or when a reconnect
+  // falls due) as a job of `worker`, which must be stopped before the monitor is destroyed.
+  // Call once.
+  void schedule_on(PeriodicWorker& worker);
 
   UplinkSnapshot snapshot() const;
   const EventLog& events() const { return events_; }
@@ -94,11 +95,8 @@ class UplinkMonitor {
   mutable std::mutex mutex_;
   UplinkSnapshot snap_;  // guarded by mutex_
 
-  std::mutex wake_mutex_;
-  std::condition_variable wake_cv_;
-  bool wake_ = false;
-  bool stop_ = false;
-  std::thread thread_;
+  std::size_t job_ = 0;  // set before worker_
+  std::atomic<PeriodicWorker*> worker_{nullptr};
 };
 
 }  // namespace pisigner::hal
