@@ -1,22 +1,24 @@
 #include "pisigner/hal/uplink_config.hpp"
 
+#include "pisigner/hal/ups_config.hpp"
+
 namespace pisigner::hal {
 
-std::vector<std::string> validate(const UplinkConfig& c) {
-  std::vector<std::string> errs;
-  if (!c.enabled) return errs;
-  if (c.lte_connection.empty()) errs.push_back("lte_connection must name a NetworkManager profile (id or uuid)");
-  if (c.failover_after.count() < 1) errs.push_back("failover_after must be at least 1 s");
-  if (c.failback_after.count() < 1) errs.push_back("failback_after must be at least 1 s");
+std::vector<ConfigIssue> validate(const UplinkConfig& c) {
+  std::vector<ConfigIssue> out;
+  check_range<std::int64_t>(out, "failover_after_s", c.failover_after.count(), 1, 86400);
+  check_range<std::int64_t>(out, "failback_after_s", c.failback_after.count(), 1, 86400);
   if (c.failback_after < c.failover_after) {
-    errs.push_back("failback_after must not be shorter than failover_after (hysteresis)");
+    out.push_back({"failback_after_s", "must not be shorter than failover_after_s (hysteresis)", {"failover_after_s"}});
   }
-  if (c.retry_after.count() < 1) errs.push_back("retry_after must be at least 1 s");
-  if (c.poll_interval.count() < 1) errs.push_back("poll_interval must be at least 1 s");
-  if (c.call_timeout.count() < 100 || c.call_timeout.count() > 30000) {
-    errs.push_back("call_timeout must be between 100 ms and 30 s");
+  check_range<std::int64_t>(out, "retry_after_s", c.retry_after.count(), 1, 86400);
+  check_range<std::int64_t>(out, "poll_interval_s", c.poll_interval.count(), 1, 3600);
+  check_range<std::int64_t>(out, "call_timeout_ms", c.call_timeout.count(), 100, 30000);
+  if (!valid_bus_spec(c.bus)) out.push_back({"bus", kBusExpected, {}});
+  if (c.enabled && c.lte_connection.empty()) {
+    out.push_back({"lte_connection", "is required when enabled = true (a NetworkManager profile id or uuid)", {"enabled"}});
   }
-  return errs;
+  return out;
 }
 
 }  // namespace pisigner::hal

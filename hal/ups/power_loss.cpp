@@ -59,7 +59,15 @@ void PowerLossWatcher::start() {
   stop_ = false;
   thread_ = std::thread([this] {
     while (!stop_) {
-      auto r = poll_once(std::chrono::milliseconds(500));
+      Result<bool, HalError> r = false;
+      try {
+        r = poll_once(std::chrono::milliseconds(500));
+      } catch (const std::exception& e) {
+        // The thread's boundary: treat it as a line error (mains unknown), never end the process.
+        r = fail(HalError{Errc::io, e.what()});
+        std::lock_guard lock(mutex_);
+        mains_.reset();
+      }
       if (!r) {
         // A failing line must not spin; try to recover its level at a slow pace.
         for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));

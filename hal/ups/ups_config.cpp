@@ -1,5 +1,6 @@
 #include "pisigner/hal/ups_config.hpp"
 
+
 #include "ina219_registers.hpp"
 #include "max1704x_registers.hpp"
 
@@ -24,29 +25,37 @@ const char* to_string(HatModel m) {
 }
 
 std::uint8_t UpsConfig::effective_address() const {
-  if (i2c_address) return *i2c_address;
+  if (i2c_address) return static_cast<std::uint8_t>(*i2c_address);
   return model == HatModel::x728 ? max1704x::kDefaultAddress : ina219::kDefaultAddress;
 }
 
-std::vector<std::string> validate(const UpsConfig& c) {
-  std::vector<std::string> errs;
-  const bool uses_i2c = c.model == HatModel::waveshare_ina219 || c.model == HatModel::x728;
-  if (uses_i2c && c.i2c_bus < 0) errs.push_back("i2c_bus must be >= 0");
-  if (uses_i2c && c.i2c_address && (*c.i2c_address < 0x03 || *c.i2c_address > 0x77)) {
-    errs.push_back("i2c_address must be a 7-bit device address (0x03..0x77)");
+bool valid_bus_spec(const std::string& spec) {
+  return spec == "system" || (spec.find(':') != std::string::npos && spec.find('=') != std::string::npos);
+}
+
+std::vector<ConfigIssue> validate(const UpsConfig& c) {
+  std::vector<ConfigIssue> out;
+  check_range<std::int64_t>(out, "i2c_bus", c.i2c_bus, 0, 255);
+  // 7-bit addresses outside the reserved ones.
+  if (c.i2c_address) check_range<std::int64_t>(out, "address", *c.i2c_address, 0x03, 0x77);
+  if (c.power_loss_line) {
+    check_range<std::int64_t>(out, "gpio_line", *c.power_loss_line, 0, 1023);
+    if (c.gpio_chip.empty()) out.push_back({"gpio_chip", "must be set when gpio_line is", {"gpio_line"}});
   }
-  if (c.model == HatModel::waveshare_ina219 && !(c.pack_full_v > c.pack_empty_v && c.pack_empty_v > 0)) {
-    errs.push_back("pack_full_v must be greater than pack_empty_v, both positive");
+  if (c.sysfs_root.empty()) out.push_back({"sysfs_root", "must not be empty", {}});
+  check_range(out, "pack_empty_v", c.pack_empty_v, 0.1, 60.0);
+  check_range(out, "pack_full_v", c.pack_full_v, 0.1, 60.0);
+  if (!(c.pack_full_v > c.pack_empty_v)) {
+    out.push_back({"pack_full_v", "must be greater than pack_empty_v", {"pack_empty_v"}});
   }
-  if (c.power_loss_line && c.gpio_chip.empty()) errs.push_back("gpio_chip must be set when power_loss_line is");
-  if (c.model == HatModel::sysfs && c.sysfs_root.empty()) errs.push_back("sysfs_root must not be empty");
-  if (c.poll_interval.count() < 1) errs.push_back("poll_interval must be at least 1 s");
-  if (c.read_retries < 1 || c.read_retries > 10) errs.push_back("read_retries must be between 1 and 10");
-  if (c.min_soc_percent < 0 || c.min_soc_percent > 100) errs.push_back("min_soc_percent must be between 0 and 100");
-  if (c.min_runtime.count() < 0) errs.push_back("min_runtime must not be negative");
-  if (c.grace_period.count() < 0) errs.push_back("grace_period must not be negative");
-  if (c.battery_capacity_mah && *c.battery_capacity_mah <= 0) errs.push_back("battery_capacity_mah must be positive");
-  return errs;
+  if (c.battery_capacity_mah) check_range(out, "battery_capacity_mah", *c.battery_capacity_mah, 1.0, 1'000'000.0);
+  check_range(out, "min_charge_percent", c.min_soc_percent, 0.0, 100.0);
+  check_range<std::int64_t>(out, "min_runtime_s", c.min_runtime.count(), 0, 86400);
+  check_range<std::int64_t>(out, "grace_period_s", c.grace_period.count(), 0, 3600);
+  check_range<std::int64_t>(out, "poll_interval_s", c.poll_interval.count(), 1, 3600);
+  check_range<std::int64_t>(out, "read_retries", c.read_retries, 1, 10);
+  if (!valid_bus_spec(c.bus)) out.push_back({"bus", kBusExpected, {}});
+  return out;
 }
 
 }  // namespace pisigner::hal

@@ -20,7 +20,6 @@ UpsMonitor::UpsMonitor(UpsConfig config, std::unique_ptr<UpsDriver> driver, std:
 }
 
 UpsMonitor::~UpsMonitor() {
-  stop();
   if (power_loss_) power_loss_->set_on_change({});
 }
 
@@ -59,7 +58,7 @@ void UpsMonitor::poll() {
   std::string last_error;
   // Retry a transient bus glitch right away; a missing or dead chip fails every attempt
   // and is reported as a failed poll, never fatal.
-  for (int attempt = 0; attempt < config_.read_retries && !reading; ++attempt) {
+  for (std::int64_t attempt = 0; attempt < config_.read_retries && !reading; ++attempt) {
     auto r = driver_->read();
     if (r) {
       reading = std::move(*r);
@@ -137,8 +136,12 @@ void UpsMonitor::shutdown_sequence() {
   }
   auto r = power_off_->power_off();
   if (!r) {
-    // Stay in shutdown_pending: the next poll asks again.
-    events_.add({clock_.unix_seconds(), "ups", "shutdown", "power-off refused: " + r.error().message}, true);
+    // Stay in shutdown_pending: the next poll asks again (logind or its bus may be back).
+    ++power_off_failures_;
+    events_.add({clock_.unix_seconds(), "ups", "shutdown",
+                 fmt::format("power-off refused (attempt {}), retrying on the next poll: {}", power_off_failures_,
+                             r.error().message)},
+                true);
     return;
   }
   policy_.shutdown_done();
@@ -147,45 +150,39 @@ void UpsMonitor::shutdown_sequence() {
     snap_.state = policy_.state();
     snap_.health = health_of(snap_.state, snap_.stale);
   }
-  events_.add({clock_.unix_seconds(), "ups", "shutdown", "power-off requested"}, true);
+  events_.add({clock_.unix_seconds(), "ups", "shutdown",
+               power_off_failures_ == 0
+                   ? std::string("power-off requested")
+                   : fmt::format("power-off requested (accepted after {} refused attempts)", power_off_failures_)},
+              true);
 }
 
-void UpsMonitor::start() {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(wake_mutex_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
+void UpsMonitor::schedule_on(PeriodicWorker& worker) {
+  job_ = worker.add("ups", [this] {
+    poll_guarded();
+    return std::chrono::duration_cast<Clock::Duration>(config_.poll_interval);
+  });
+  worker_ = &worker;
 }
 
-void UpsMonitor::run() {
-  std::unique_lock lock(wake_mutex_);
-  while (!stop_) {
-    lock.unlock();
+// The worker thread's boundary for this job: a failure nobody foresaw must not end the process; it makes
+// the check fail (unhealthy: the UPS can no longer be trusted to protect the store).
+void UpsMonitor::poll_guarded() {
+  try {
     poll();
-    lock.lock();
-    // The real-time wait lives only here; tests drive poll() with a ManualClock instead.
-    wake_cv_.wait_for(lock, config_.poll_interval, [this] { return stop_ || wake_; });
-    wake_ = false;
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(mutex_);
+      snap_.stale = true;
+      snap_.health = Health::unhealthy;
+      snap_.last_error = std::string("UPS poll failed: ") + e.what();
+    }
+    events_.add({clock_.unix_seconds(), "ups", "error", std::string("poll failed: ") + e.what()}, true);
   }
-}
-
-void UpsMonitor::stop() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    stop_ = true;
-  }
-  wake_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 void UpsMonitor::wake() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    wake_ = true;
-  }
-  wake_cv_.notify_all();
+  if (PeriodicWorker* w = worker_.load()) w->wake(job_);
 }
 
 UpsSnapshot UpsMonitor::snapshot() const {
@@ -207,16 +204,16 @@ Result<std::unique_ptr<UpsMonitor>, HalError> make_ups_monitor(const UpsConfig& 
     case HatModel::none:
       return std::make_unique<UpsMonitor>(config, nullptr, power_off, clock);
     case HatModel::waveshare_ina219: {
-      auto bus = open_i2c_bus(config.i2c_bus);
+      auto bus = open_i2c_bus(static_cast<int>(config.i2c_bus));
       if (!bus) return absent_or(bus.error());
       driver = make_ina219_driver(std::move(*bus), config.effective_address(),
                                   Ina219Pack{config.pack_empty_v, config.pack_full_v});
       break;
     }
     case HatModel::x728: {
-      auto bus = open_i2c_bus(config.i2c_bus);
+      auto bus = open_i2c_bus(static_cast<int>(config.i2c_bus));
       if (!bus) return absent_or(bus.error());
-      const unsigned offset = config.power_loss_line.value_or(max1704x::kX728PowerLossLine);
+      const auto offset = static_cast<unsigned>(config.power_loss_line.value_or(max1704x::kX728PowerLossLine));
       auto line = open_gpio_line(config.gpio_chip, offset, "pisignerd-ups");
       if (!line) return absent_or(line.error());
       pld = std::make_shared<PowerLossWatcher>(std::move(*line), config.power_loss_active_high);
@@ -228,7 +225,7 @@ Result<std::unique_ptr<UpsMonitor>, HalError> make_ups_monitor(const UpsConfig& 
       break;
   }
   if (!pld && config.power_loss_line && config.model != HatModel::x728) {
-    auto line = open_gpio_line(config.gpio_chip, *config.power_loss_line, "pisignerd-ups");
+    auto line = open_gpio_line(config.gpio_chip, static_cast<unsigned>(*config.power_loss_line), "pisignerd-ups");
     if (!line) return absent_or(line.error());
     pld = std::make_shared<PowerLossWatcher>(std::move(*line), config.power_loss_active_high);
   }

@@ -92,6 +92,9 @@ std::string HalRuntime::status_json() const {
     const auto s = uplink_->snapshot();
     uplink["mode"] = hal::to_string(s.mode);
     uplink["health"] = hal::to_string(s.health);
+    uplink["bus_connected"] = s.bus_connected;
+    uplink["bus_error"] = s.bus_error;
+    uplink["bus_reconnects"] = s.bus_reconnects;
     uplink["network_manager_present"] = s.network_manager_present;
     uplink["wired_ok"] = s.wired_ok;
     uplink["lte_active"] = s.lte_active;

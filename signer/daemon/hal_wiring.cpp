@@ -1,7 +1,6 @@
 #include "hal_wiring.hpp"
 
 #include <fmt/format.h>
-#include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/spdlog.h>
 
 #include "pisigner/hal/power_off.hpp"
@@ -9,52 +8,6 @@
 namespace pisigner::daemon {
 
 namespace {
-
-std::unique_ptr<sdbus::IConnection> open_bus(const std::string& spec) {
-  if (spec == "system") return sdbus::createSystemBusConnection();
-  return sdbus::createSessionBusConnectionWithAddress(spec);
-}
-
-// logind PowerOff on [ups] bus. Connects when first needed and again after a failure, so a
-// bus that is down at start-up (or restarted since) does not cost the power-off; the monitor
-// retries a refused power-off on every poll. Calls are synchronous: no event loop needed.
-class BusPowerOff final : public hal::PowerOff {
- public:
-  explicit BusPowerOff(std::string bus) : bus_(std::move(bus)) {}
-
-  Result<void, hal::HalError> connect() {
-    std::lock_guard lock(mutex_);
-    return connect_locked();
-  }
-
-  Result<void, hal::HalError> power_off() override {
-    std::lock_guard lock(mutex_);
-    if (auto r = connect_locked(); !r) return r;
-    auto r = inner_->power_off();
-    if (!r) {
-      inner_.reset();  // reconnect next time: the bus or logind may have restarted
-      conn_.reset();
-    }
-    return r;
-  }
-
- private:
-  Result<void, hal::HalError> connect_locked() {
-    if (inner_) return {};
-    try {
-      conn_ = open_bus(bus_);
-    } catch (const sdbus::Error& e) {
-      return fail(hal::HalError{hal::Errc::absent, "D-Bus " + bus_ + ": " + e.getMessage()});
-    }
-    inner_ = hal::make_logind_power_off(*conn_);
-    return {};
-  }
-
-  const std::string bus_;
-  std::mutex mutex_;
-  std::unique_ptr<sdbus::IConnection> conn_;  // guarded by mutex_; declared before its user
-  std::unique_ptr<hal::PowerOff> inner_;      // guarded by mutex_
-};
 
 health::State state_of(hal::Health h) {
   switch (h) {
@@ -69,59 +22,17 @@ using Samples = std::vector<std::pair<metrics::Labels, double>>;
 
 }  // namespace
 
-hal::UpsConfig to_hal(const config::UpsSection& s) {
-  hal::UpsConfig c;
-  c.model = hal::parse_hat_model(s.model).value_or(hal::HatModel::none);  // validated by the config loader
-  c.i2c_bus = s.i2c_bus;
-  c.i2c_address = s.address;
-  c.gpio_chip = s.gpio_chip;
-  c.power_loss_line = s.gpio_line;
-  c.power_loss_active_high = s.gpio_active_high;
-  c.sysfs_root = s.sysfs_root;
-  c.sysfs_battery = s.sysfs_battery;
-  c.sysfs_ac = s.sysfs_ac;
-  c.pack_empty_v = s.pack_empty_v;
-  c.pack_full_v = s.pack_full_v;
-  c.battery_capacity_mah = s.battery_capacity_mah;
-  c.poll_interval = s.poll_interval;
-  c.read_retries = s.read_retries;
-  c.min_soc_percent = s.min_charge_percent;
-  c.min_runtime = s.min_runtime;
-  c.grace_period = s.grace_period;
-  c.optional = s.optional;
-  return c;
-}
-
-hal::UplinkConfig to_hal(const config::UplinkSection& s) {
-  hal::UplinkConfig c;
-  c.enabled = s.enabled;
-  c.lte_connection = s.lte_connection;
-  c.wired_interface = s.wired_interface;
-  c.failover_after = s.failover_after;
-  c.failback_after = s.failback_after;
-  c.retry_after = s.retry_after;
-  c.poll_interval = s.poll_interval;
-  c.call_timeout = s.call_timeout;
-  return c;
-}
-
 HalRuntime::HalRuntime(const config::Config& config, Clock& clock)
-    : clock_(clock),
-      ups_config_(to_hal(config.ups)),
-      uplink_config_(to_hal(config.uplink)),
-      ups_bus_(config.ups.bus),
-      uplink_bus_(config.uplink.bus) {}
+    : clock_(clock), ups_config_(config.ups.config), uplink_config_(config.uplink.config), worker_(clock) {}
 
 Result<std::unique_ptr<HalRuntime>, Error> HalRuntime::create(const config::Config& config, Clock& clock) {
   std::unique_ptr<HalRuntime> rt(new HalRuntime(config, clock));
   const auto at = [&](int line, const std::string& section) {
     return line > 0 ? fmt::format("{}:{}: {}", config.source, line, section) : config.source + ": " + section;
   };
-  for (const auto& e : hal::validate(rt->ups_config_)) return fail(Error{at(config.ups.line, "ups") + ": " + e});
-  for (const auto& e : hal::validate(rt->uplink_config_)) return fail(Error{at(config.uplink.line, "uplink") + ": " + e});
 
   if (rt->ups_config_.model != hal::HatModel::none) {
-    auto power_off = std::make_shared<BusPowerOff>(rt->ups_bus_);
+    auto power_off = std::make_shared<hal::ReconnectingPowerOff>(rt->ups_config_.bus);
     if (auto c = power_off->connect(); !c) {
       // Not fatal: signing does not need logind, and the power-off reconnects when it is due.
       spdlog::warn("ups: cannot reach logind yet ({}); will retry at shutdown", c.error().message);
@@ -134,17 +45,10 @@ Result<std::unique_ptr<HalRuntime>, Error> HalRuntime::create(const config::Conf
     spdlog::info("ups: {} {}", s.model, hal::to_string(s.state));
   }
 
+  // The uplink is information only: the monitor owns its bus connection, and a bus that is
+  // not there (or goes away later) is retried with backoff while signing goes on.
   if (rt->uplink_config_.enabled) {
-    try {
-      rt->uplink_conn_ = open_bus(rt->uplink_bus_);
-      rt->uplink_ = std::make_unique<hal::UplinkMonitor>(rt->uplink_config_, *rt->uplink_conn_, clock);
-    } catch (const sdbus::Error& e) {
-      // The uplink is information only: without D-Bus we keep signing and say why in the check.
-      rt->uplink_error_ = "D-Bus " + rt->uplink_bus_ + " unreachable: " + e.getMessage();
-      rt->uplink_.reset();
-      rt->uplink_conn_.reset();
-      spdlog::error("uplink: {}", rt->uplink_error_);
-    }
+    rt->uplink_ = std::make_unique<hal::UplinkMonitor>(rt->uplink_config_, clock);
   }
   return rt;
 }
@@ -158,17 +62,18 @@ void HalRuntime::set_before_power_off(std::function<void()> cb) {
 void HalRuntime::start() {
   if (started_) return;
   started_ = true;
-  if (uplink_conn_) uplink_conn_->enterEventLoopAsync();
-  if (ups_) ups_->start();
-  if (uplink_) uplink_->start();
+  if (!scheduled_) {
+    scheduled_ = true;
+    if (ups_) ups_->schedule_on(worker_);
+    if (uplink_) uplink_->schedule_on(worker_);
+  }
+  worker_.start();
 }
 
 void HalRuntime::stop() {
   if (!started_) return;
   started_ = false;
-  if (uplink_) uplink_->stop();
-  if (ups_) ups_->stop();
-  if (uplink_conn_) uplink_conn_->leaveEventLoop();
+  worker_.stop();
 }
 
 health::ProbeResult HalRuntime::ups_probe() const {
@@ -186,9 +91,10 @@ health::ProbeResult HalRuntime::ups_probe() const {
 }
 
 health::ProbeResult HalRuntime::uplink_probe() const {
-  if (!uplink_) return {health::State::Warning, uplink_error_.empty() ? "uplink monitor not running" : uplink_error_};
+  if (!uplink_) return {health::State::Warning, "uplink monitor not running"};
   const auto s = uplink_->snapshot();
   if (s.ticks == 0) return {health::State::Warning, "no reading yet"};
+  if (!s.bus_connected) return {health::State::Warning, "unknown: " + s.bus_error};
   if (!s.network_manager_present) return {health::State::Warning, "NetworkManager not reachable: " + s.last_error};
   std::string detail = fmt::format("{} uplink, wired {}, LTE {}", hal::to_string(s.mode), s.wired_ok ? "ok" : "down",
                                    s.lte_active ? "active" : "inactive");

@@ -14,15 +14,7 @@
 #include "pisigner/metrics/metrics.hpp"
 #include "pisigner/result.hpp"
 
-namespace sdbus {
-class IConnection;
-}
-
 namespace pisigner::daemon {
-
-// Translations of the config sections; the results still go through hal::validate().
-hal::UpsConfig to_hal(const config::UpsSection& s);
-hal::UplinkConfig to_hal(const config::UplinkSection& s);
 
 // The members of two JSON objects in one (b wins on a clash); a side that is not an object is
 // ignored. For RouterOptions::status_extra, which returns one object.
@@ -31,8 +23,8 @@ std::string merge_json_objects(const std::string& a, const std::string& b);
 class HalRuntime {
  public:
   // Opens the UPS hardware (probing it: absent and not optional is an error naming it) and, when
-  // [uplink] is enabled, connects to its bus. [ups] model = "none" and [uplink] enabled = false
-  // touch nothing. `clock` must outlive the runtime.
+  // [uplink] is enabled, builds its monitor (which connects when started, and reconnects).
+  // [ups] model = "none" and [uplink] enabled = false touch nothing. `clock` must outlive the runtime.
   static Result<std::unique_ptr<HalRuntime>, Error> create(const config::Config& config, Clock& clock);
   ~HalRuntime();  // stop()
   HalRuntime(const HalRuntime&) = delete;
@@ -45,7 +37,8 @@ class HalRuntime {
   void add_health_checks(health::Health& health);
   // Gauges and counters pisigner_ups_* and pisigner_uplink_*.
   void declare_metrics(metrics::Registry& metrics);
-  // Monitor threads and the D-Bus event loop. Idempotent.
+  // The one worker thread that polls the UPS and ticks the uplink (whose D-Bus event loop has a
+  // thread of its own). Idempotent.
   void start();
   void stop();
 
@@ -64,17 +57,16 @@ class HalRuntime {
   Clock& clock_;
   hal::UpsConfig ups_config_;
   hal::UplinkConfig uplink_config_;
-  std::string ups_bus_, uplink_bus_;
-  std::string uplink_error_;  // why the uplink monitor could not be built (bus unreachable)
-  std::unique_ptr<sdbus::IConnection> uplink_conn_;
+  hal::PeriodicWorker worker_;  // stopped (stop()) before the monitors whose jobs it runs go
   std::unique_ptr<hal::UpsMonitor> ups_;          // null when model = none
-  std::unique_ptr<hal::UplinkMonitor> uplink_;    // null when disabled or the bus is unreachable
+  std::unique_ptr<hal::UplinkMonitor> uplink_;    // null when disabled
   metrics::Registry* metrics_ = nullptr;
 
   std::mutex counters_mutex_;
   std::uint64_t seen_read_errors_ = 0;  // guarded by counters_mutex_
   hal::UplinkCounters seen_uplink_{};   // guarded by counters_mutex_
   bool started_ = false;
+  bool scheduled_ = false;
 };
 
 }  // namespace pisigner::daemon

@@ -13,12 +13,12 @@ PrivateBus::PrivateBus() {
   char tmpl[] = "/tmp/pisigner-bus-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return;
   dir_ = tmpl;
-  const auto config = dir_ / "bus.conf";
-  std::ofstream(config) << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+  // A fixed socket path (not unix:dir=) so a restarted daemon answers at the same address.
+  std::ofstream(dir_ / "bus.conf") << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:dir=)" << dir_.string() << R"(</listen>
+  <listen>unix:path=)" << (dir_ / "bus").string() << R"(</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -27,12 +27,16 @@ PrivateBus::PrivateBus() {
   </policy>
 </busconfig>
 )";
+  launch();
+}
+
+bool PrivateBus::launch() {
   int fds[2];
-  if (::pipe(fds) != 0) return;
+  if (::pipe(fds) != 0) return false;
   pid_ = ::fork();
   if (pid_ == 0) {
     ::close(fds[0]);
-    const std::string conf_arg = "--config-file=" + config.string();
+    const std::string conf_arg = "--config-file=" + (dir_ / "bus.conf").string();
     const std::string addr_arg = "--print-address=" + std::to_string(fds[1]);
     ::execlp("dbus-daemon", "dbus-daemon", conf_arg.c_str(), "--nofork", addr_arg.c_str(), nullptr);
     ::_exit(127);
@@ -48,14 +52,28 @@ PrivateBus::PrivateBus() {
     line.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fds[0]);
-  if (auto nl = line.find('\n'); nl != std::string::npos) address_ = line.substr(0, nl);
+  const auto nl = line.find('\n');
+  if (nl == std::string::npos) return false;
+  // The printed address carries a fresh guid each time; the path is what clients need.
+  address_ = "unix:path=" + (dir_ / "bus").string();
+  return true;
 }
 
-PrivateBus::~PrivateBus() {
+void PrivateBus::stop() {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
     ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
   }
+}
+
+bool PrivateBus::restart() {
+  stop();
+  return launch();
+}
+
+PrivateBus::~PrivateBus() {
+  stop();
   std::error_code ec;
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
 }

@@ -16,7 +16,14 @@ class PrivateBus {
   PrivateBus& operator=(const PrivateBus&) = delete;
   const std::string& address() const { return address_; }
 
+  // Stops the daemon (SIGTERM, reaped): every connection to it breaks.
+  void stop();
+  // Starts it again on the same socket path, so address() stays valid. False if it did not come up.
+  bool restart();
+
  private:
+  bool launch();
+
   std::filesystem::path dir_;
   pid_t pid_ = -1;
   std::string address_;

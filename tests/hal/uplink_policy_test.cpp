@@ -78,15 +78,5 @@ TEST_F(PolicyFixture, EveryDecisionIsInTheBoundedEventLog) {
   EXPECT_EQ(small.total(), 5u);
 }
 
-TEST(UplinkConfigValidation, FailbackShorterThanFailoverIsRejected) {
-  UplinkConfig c;
-  c.enabled = true;
-  c.lte_connection = "lte";
-  EXPECT_TRUE(validate(c).empty());
-  c.failback_after = seconds(10);
-  c.lte_connection.clear();
-  EXPECT_EQ(validate(c).size(), 2u);
-}
-
 }  // namespace
 }  // namespace pisigner::hal

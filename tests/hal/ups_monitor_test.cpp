@@ -3,6 +3,7 @@
 
 #include "../../hal/ups/ina219_registers.hpp"
 #include "pisigner/hal/fake/fake_i2c.hpp"
+#include "pisigner/hal/periodic_worker.hpp"
 #include "pisigner/hal/ups_config.hpp"
 #include "pisigner/hal/ups_monitor.hpp"
 
@@ -194,20 +195,28 @@ TEST(UpsMonitorOptional, AbsentOptionalHardwareIsNotPresentAndHealthy) {
   EXPECT_EQ(m.snapshot().health, Health::healthy);
 }
 
-TEST(UpsConfigValidation, ReportsEachProblemWithoutLineNumbers) {
-  UpsConfig c;
-  EXPECT_TRUE(validate(c).empty());
-  c.model = HatModel::waveshare_ina219;
-  c.i2c_address = 0x90;
-  c.min_soc_percent = 120;
-  c.poll_interval = seconds(0);
-  c.pack_full_v = 5.0;
-  EXPECT_EQ(validate(c).size(), 4u);
-  EXPECT_EQ(parse_hat_model("x728"), HatModel::x728);
-  EXPECT_FALSE(parse_hat_model("pijuice").has_value());
-  UpsConfig x728;
-  x728.model = HatModel::x728;
-  EXPECT_EQ(x728.effective_address(), 0x36);
+TEST_F(MonitorFixture, OnTheWorkerItPollsEveryIntervalOfTheInjectedClockAndAtOnceWhenWoken) {
+  battery(100, true);
+  ASSERT_TRUE(monitor->probe().ok());
+  const auto after_probe = monitor->snapshot().polls;
+  PeriodicWorker worker(clock);
+  monitor->wake();  // before schedule_on: nothing to wake, no crash
+  monitor->schedule_on(worker);
+  EXPECT_EQ(worker.run_due(), config.poll_interval);
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 1);
+  clock.advance(config.poll_interval - seconds(1));
+  worker.run_due();
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 1);
+  clock.advance(seconds(1));
+  worker.run_due();
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 2);
+
+  // A power-loss edge wakes the monitor: mains loss is seen without waiting for the period.
+  battery(80, false);
+  monitor->wake();
+  worker.run_due();
+  EXPECT_EQ(monitor->snapshot().polls, after_probe + 3);
+  EXPECT_EQ(monitor->snapshot().state, UpsState::on_battery);
 }
 
 }  // namespace

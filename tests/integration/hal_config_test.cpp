@@ -1,8 +1,7 @@
 // [ups] / [uplink] in pisignerd's config: defaults that leave the hardware alone, every key
-// read, rejections naming file:line and key, and the translation into the hal configs.
+// read into the hal configs, and hal::validate()'s rules reported with file:line and key.
 #include <gtest/gtest.h>
 
-#include "hal_wiring.hpp"
 #include "pisigner/config/config.hpp"
 
 namespace pisigner::config {
@@ -26,14 +25,15 @@ std::string error_of(const std::string& text) {
 TEST(HalConfig, WithoutSectionsNoUpsAndNoUplinkSoExistingConfigsKeepWorking) {
   auto c = load("");
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->ups.model, "none");
-  EXPECT_FALSE(c->uplink.enabled);
-  const auto ups = daemon::to_hal(c->ups);
+  const auto& ups = c->ups.config;
   EXPECT_EQ(ups.model, hal::HatModel::none);
   EXPECT_EQ(ups.min_soc_percent, 20.0);
   EXPECT_EQ(ups.min_runtime, 300s);
   EXPECT_TRUE(hal::validate(ups).empty());
-  const auto up = daemon::to_hal(c->uplink);
+  const auto& up = c->uplink.config;
+  EXPECT_FALSE(up.enabled);
+  EXPECT_EQ(ups.bus, "system");
+  EXPECT_EQ(up.bus, "system");
   EXPECT_EQ(up.failover_after, 30s);
   EXPECT_EQ(up.failback_after, 120s);
   EXPECT_TRUE(hal::validate(up).empty());
@@ -68,12 +68,12 @@ poll_interval_s = 3
 call_timeout_ms = 1500
 )");
   ASSERT_TRUE(c) << c.error().message;
-  const auto u = daemon::to_hal(c->ups);
+  const auto& u = c->ups.config;
   EXPECT_EQ(u.model, hal::HatModel::x728);
   EXPECT_EQ(u.i2c_bus, 3);
   EXPECT_EQ(u.effective_address(), 0x37);
   EXPECT_EQ(u.gpio_chip, "gpiochip4");
-  EXPECT_EQ(u.power_loss_line, 16u);
+  EXPECT_EQ(u.power_loss_line, 16);
   EXPECT_FALSE(u.power_loss_active_high);
   EXPECT_EQ(u.battery_capacity_mah, 6000.0);
   EXPECT_EQ(u.min_soc_percent, 25.5);
@@ -82,10 +82,10 @@ call_timeout_ms = 1500
   EXPECT_EQ(u.poll_interval, 2s);
   EXPECT_EQ(u.read_retries, 5);
   EXPECT_TRUE(u.optional);
-  EXPECT_EQ(c->ups.bus, "unix:path=/run/test_bus");
+  EXPECT_EQ(u.bus, "unix:path=/run/test_bus");
   EXPECT_TRUE(hal::validate(u).empty());
 
-  const auto l = daemon::to_hal(c->uplink);
+  const auto& l = c->uplink.config;
   EXPECT_TRUE(l.enabled);
   EXPECT_EQ(l.wired_interface, "end0");
   EXPECT_EQ(l.lte_connection, "3b2c-uuid");
@@ -94,7 +94,7 @@ call_timeout_ms = 1500
   EXPECT_EQ(l.retry_after, 20s);
   EXPECT_EQ(l.poll_interval, 3s);
   EXPECT_EQ(l.call_timeout, 1500ms);
-  EXPECT_EQ(c->uplink.bus, "system");
+  EXPECT_EQ(l.bus, "system");
   EXPECT_TRUE(hal::validate(l).empty());
 }
 
@@ -123,6 +123,19 @@ TEST(HalConfig, RejectionsNameFileLineAndKey) {
             "t.toml:2:9: uplink.wired: unknown key (expected one of: enabled, wired_interface, lte_connection, "
             "failover_after_s, failback_after_s, retry_after_s, poll_interval_s, call_timeout_ms, bus)");
   EXPECT_EQ(error_of("[uplink]\ncall_timeout_ms = 50\n"), "t.toml:2:19: uplink.call_timeout_ms: must be between 100 and 30000");
+  EXPECT_EQ(error_of("[uplink]\nbus = \"system_bus\"\n"),
+            "t.toml:2:7: uplink.bus: must be \"system\" or a D-Bus address like \"unix:path=/run/dbus/system_bus_socket\"");
+}
+
+TEST(HalConfig, ValuesBeyondTheFieldTypesAreRangeErrorsNotWraparounds) {
+  // 2^32 + 0x42 would be a valid address once truncated to 32 bits; it must stay an error.
+  EXPECT_EQ(error_of("[ups]\naddress = 4294967362\n"), "t.toml:2:11: ups.address: must be between 3 and 119");
+  EXPECT_EQ(error_of("[ups]\nread_retries = -4294967293\n"), "t.toml:2:16: ups.read_retries: must be between 1 and 10");
+  EXPECT_EQ(error_of("[uplink]\npoll_interval_s = 9223372036854775807\n"),
+            "t.toml:2:19: uplink.poll_interval_s: must be between 1 and 3600");
+  EXPECT_EQ(error_of("[ups]\nmin_charge_percent = nan\n"), "t.toml:2:22: ups.min_charge_percent: must be between 0 and 100");
+  EXPECT_EQ(error_of("[ups]\ngpio_line = 4\ngpio_chip = \"\"\n"), "t.toml:3:13: ups.gpio_chip: must be set when gpio_line is");
+  EXPECT_EQ(error_of("[ups]\ni2c_bus = 1.5\n"), "t.toml:2:11: ups.i2c_bus: must be an integer");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
-// [ups] and [uplink]: the same strictness as config.cpp (unknown keys, wrong types and ranges are
-// errors naming file, line and key), kept apart so the UPS/uplink keys live in one file.
+// [ups] and [uplink]: the same strictness as config.cpp (unknown keys, wrong types and bad values
+// are errors naming file, line and key). This file knows the keys and their TOML types only;
+// defaults, ranges and cross-field rules are hal::validate()'s, reported here with a position.
+#include <limits>
 #include <sstream>
 
 #include "hal_sections.hpp"
@@ -51,46 +53,55 @@ class SectionReader {
       out = n->as_string()->get();
     }
   }
-  std::optional<std::int64_t> integer(std::string_view key, std::int64_t lo, std::int64_t hi) const {
-    const toml::node* n = node(key);
-    if (!n) return std::nullopt;
-    if (!n->is_integer()) error(n, key, "must be an integer");
-    const auto v = n->as_integer()->get();
-    if (v < lo || v > hi) error(n, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return v;
+  void get(std::string_view key, std::int64_t& out) const {
+    if (auto v = integer(key)) out = *v;
   }
-  // Integers are accepted where a number is expected ("20" for 20.0 %).
-  std::optional<double> number(std::string_view key, double lo, double hi) const {
-    const toml::node* n = node(key);
-    if (!n) return std::nullopt;
-    double v = 0;
-    if (n->is_integer()) {
-      v = static_cast<double>(n->as_integer()->get());
-    } else if (n->is_floating_point()) {
-      v = n->as_floating_point()->get();
-    } else {
-      error(n, key, "must be a number");
-    }
-    if (!(v >= lo && v <= hi)) {
-      std::ostringstream s;
-      s << "must be between " << lo << " and " << hi;
-      error(n, key, s.str());
-    }
-    return v;
+  void get(std::string_view key, std::optional<std::int64_t>& out) const {
+    if (auto v = integer(key)) out = *v;
   }
-  template <class Duration>
-  void duration(std::string_view key, Duration& out, std::int64_t lo, std::int64_t hi) const {
-    if (auto v = integer(key, lo, hi)) out = Duration(*v);
+  void get(std::string_view key, double& out) const {
+    if (auto v = number(key)) out = *v;
   }
-  // "system" or a D-Bus address such as "unix:path=/run/dbus/system_bus_socket".
-  void bus(std::string& out) const {
-    get("bus", out);
-    if (out != "system" && (out.find(':') == std::string::npos || out.find('=') == std::string::npos)) {
-      error(node("bus"), "bus", "must be \"system\" or a D-Bus address like \"unix:path=/run/dbus/system_bus_socket\"");
+  void get(std::string_view key, std::optional<double>& out) const {
+    if (auto v = number(key)) out = *v;
+  }
+  template <class Rep, class Period>
+  void get(std::string_view key, std::chrono::duration<Rep, Period>& out) const {
+    if (auto v = integer(key)) {
+      // Beyond the duration's range is out of every rule's range too: saturate, let validate() say so.
+      constexpr auto lo = std::numeric_limits<Rep>::min(), hi = std::numeric_limits<Rep>::max();
+      out = std::chrono::duration<Rep, Period>(*v < lo ? lo : (*v > hi ? hi : static_cast<Rep>(*v)));
     }
   }
 
+  // The first issue hal::validate() found, at the line of its key (or of a key the rule
+  // involves, or of the section header).
+  void report(const std::vector<hal::ConfigIssue>& issues) const {
+    if (issues.empty()) return;
+    const auto& i = issues.front();
+    const toml::node* at = node(i.key);
+    for (const auto& other : i.also) {
+      if (!at) at = node(other);
+    }
+    error(at, i.key, i.message);
+  }
+
  private:
+  std::optional<std::int64_t> integer(std::string_view key) const {
+    const toml::node* n = node(key);
+    if (!n) return std::nullopt;
+    if (!n->is_integer()) error(n, key, "must be an integer");
+    return n->as_integer()->get();
+  }
+  // Integers are accepted where a number is expected ("20" for 20.0 %).
+  std::optional<double> number(std::string_view key) const {
+    const toml::node* n = node(key);
+    if (!n) return std::nullopt;
+    if (n->is_integer()) return static_cast<double>(n->as_integer()->get());
+    if (!n->is_floating_point()) error(n, key, "must be a number");
+    return n->as_floating_point()->get();
+  }
+
   const std::string& source_;
   const toml::table& table_;
   std::string prefix_;
@@ -103,59 +114,49 @@ const toml::table* section(const toml::table& root, std::string_view key, const 
   return n->as_table();
 }
 
-void read_ups(const SectionReader& r, UpsSection& u) {
+void read_ups(const SectionReader& r, hal::UpsConfig& u) {
   r.only({"model", "i2c_bus", "address", "gpio_chip", "gpio_line", "gpio_active_high", "sysfs_root", "sysfs_battery",
           "sysfs_ac", "pack_empty_v", "pack_full_v", "battery_capacity_mah", "min_charge_percent", "min_runtime_s",
           "grace_period_s", "poll_interval_s", "read_retries", "optional", "bus"});
-  r.get("model", u.model);
-  if (u.model != "none" && u.model != "waveshare_ina219" && u.model != "x728" && u.model != "sysfs") {
-    r.error(r.node("model"), "model", "must be \"none\", \"waveshare_ina219\", \"x728\" or \"sysfs\"");
-  }
-  if (auto v = r.integer("i2c_bus", 0, 255)) u.i2c_bus = static_cast<int>(*v);
-  if (auto v = r.integer("address", 0x03, 0x77)) u.address = static_cast<std::uint8_t>(*v);
+  std::string model = hal::to_string(u.model);
+  r.get("model", model);
+  const auto parsed = hal::parse_hat_model(model);
+  if (!parsed) r.error(r.node("model"), "model", hal::kHatModelExpected);
+  u.model = *parsed;
+  r.get("i2c_bus", u.i2c_bus);
+  r.get("address", u.i2c_address);
   r.get("gpio_chip", u.gpio_chip);
-  if (auto v = r.integer("gpio_line", 0, 1023)) u.gpio_line = static_cast<unsigned>(*v);
-  if (u.gpio_line && u.gpio_chip.empty()) r.error(r.node("gpio_chip"), "gpio_chip", "must be set when gpio_line is");
-  r.get("gpio_active_high", u.gpio_active_high);
+  r.get("gpio_line", u.power_loss_line);
+  r.get("gpio_active_high", u.power_loss_active_high);
   r.get("sysfs_root", u.sysfs_root);
-  if (u.sysfs_root.empty()) r.error(r.node("sysfs_root"), "sysfs_root", "must not be empty");
   r.get("sysfs_battery", u.sysfs_battery);
   r.get("sysfs_ac", u.sysfs_ac);
-  if (auto v = r.number("pack_empty_v", 0.1, 60)) u.pack_empty_v = *v;
-  if (auto v = r.number("pack_full_v", 0.1, 60)) u.pack_full_v = *v;
-  if (u.pack_full_v <= u.pack_empty_v) {
-    r.error(r.node("pack_full_v") ? r.node("pack_full_v") : r.node("pack_empty_v"), "pack_full_v",
-            "must be greater than pack_empty_v");
-  }
-  if (auto v = r.number("battery_capacity_mah", 1, 1'000'000)) u.battery_capacity_mah = *v;
-  if (auto v = r.number("min_charge_percent", 0, 100)) u.min_charge_percent = *v;
-  r.duration("min_runtime_s", u.min_runtime, 0, 86400);
-  r.duration("grace_period_s", u.grace_period, 0, 3600);
-  r.duration("poll_interval_s", u.poll_interval, 1, 3600);
-  if (auto v = r.integer("read_retries", 1, 10)) u.read_retries = static_cast<int>(*v);
+  r.get("pack_empty_v", u.pack_empty_v);
+  r.get("pack_full_v", u.pack_full_v);
+  r.get("battery_capacity_mah", u.battery_capacity_mah);
+  r.get("min_charge_percent", u.min_soc_percent);
+  r.get("min_runtime_s", u.min_runtime);
+  r.get("grace_period_s", u.grace_period);
+  r.get("poll_interval_s", u.poll_interval);
+  r.get("read_retries", u.read_retries);
   r.get("optional", u.optional);
-  r.bus(u.bus);
+  r.get("bus", u.bus);
+  r.report(hal::validate(u));
 }
 
-void read_uplink(const SectionReader& r, UplinkSection& u) {
+void read_uplink(const SectionReader& r, hal::UplinkConfig& u) {
   r.only({"enabled", "wired_interface", "lte_connection", "failover_after_s", "failback_after_s", "retry_after_s",
           "poll_interval_s", "call_timeout_ms", "bus"});
   r.get("enabled", u.enabled);
   r.get("wired_interface", u.wired_interface);
   r.get("lte_connection", u.lte_connection);
-  r.duration("failover_after_s", u.failover_after, 1, 86400);
-  r.duration("failback_after_s", u.failback_after, 1, 86400);
-  r.duration("retry_after_s", u.retry_after, 1, 86400);
-  r.duration("poll_interval_s", u.poll_interval, 1, 3600);
-  r.duration("call_timeout_ms", u.call_timeout, 100, 30000);
-  r.bus(u.bus);
-  if (u.failback_after < u.failover_after) {
-    r.error(r.node("failback_after_s") ? r.node("failback_after_s") : r.node("failover_after_s"), "failback_after_s",
-            "must not be shorter than failover_after_s (hysteresis)");
-  }
-  if (u.enabled && u.lte_connection.empty()) {
-    r.error(r.node("enabled"), "lte_connection", "is required when enabled = true (a NetworkManager profile id or uuid)");
-  }
+  r.get("failover_after_s", u.failover_after);
+  r.get("failback_after_s", u.failback_after);
+  r.get("retry_after_s", u.retry_after);
+  r.get("poll_interval_s", u.poll_interval);
+  r.get("call_timeout_ms", u.call_timeout);
+  r.get("bus", u.bus);
+  r.report(hal::validate(u));
 }
 
 }  // namespace
@@ -165,11 +166,11 @@ Result<void, Error> parse_hal_sections(const toml::table& root, const std::strin
   try {
     if (const auto* t = section(root, "ups", source)) {
       ups.line = static_cast<int>(t->source().begin.line);
-      read_ups(SectionReader(source, *t, "ups."), ups);
+      read_ups(SectionReader(source, *t, "ups."), ups.config);
     }
     if (const auto* t = section(root, "uplink", source)) {
       uplink.line = static_cast<int>(t->source().begin.line);
-      read_uplink(SectionReader(source, *t, "uplink."), uplink);
+      read_uplink(SectionReader(source, *t, "uplink."), uplink.config);
     }
   } catch (const Failure& f) {
     return fail(Error{f.message});

@@ -1,17 +1,19 @@
 // Wired/LTE uplink monitor: reads NetworkManager and ModemManager, runs UplinkPolicy and
 // (de)activates the LTE profile. A thread-safe snapshot serves health, metrics and
-// pisignerctl. An uplink switch is information, never a health failure by itself.
+// pisignerctl. An uplink switch is information, never a health failure by itself; so is the
+// bus going away, which the monitor survives and recovers from by itself.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "pisigner/clock.hpp"
+#include "pisigner/hal/bus.hpp"
 #include "pisigner/hal/event_log.hpp"
 #include "pisigner/hal/modem_manager.hpp"
+#include "pisigner/hal/periodic_worker.hpp"
 #include "pisigner/hal/network_manager.hpp"
 #include "pisigner/hal/uplink_config.hpp"
 #include "pisigner/hal/uplink_policy.hpp"
@@ -24,6 +26,9 @@ class IConnection;
 namespace pisigner::hal {
 
 struct UplinkSnapshot {
+  bool bus_connected = false;   // false while the D-Bus connection is down (being retried)
+  std::string bus_error;        // why, while bus_connected is false
+  std::uint64_t bus_reconnects = 0;  // connections re-established after a loss or failure
   bool network_manager_present = false;
   UplinkMode mode = UplinkMode::wired;
   bool wired_ok = false;
@@ -40,22 +45,34 @@ struct UplinkSnapshot {
 
 class UplinkMonitor {
  public:
-  // `bus` (the system bus in production) must run its event loop and outlive the monitor.
+  // Connects to `config.bus` itself and runs its event loop. When the bus goes away (or is
+  // not there yet) the snapshot says so and every tick past the backoff (0.5 s doubling to
+  // 30 s) tries again; once back, signals are re-subscribed and the state re-read.
+  UplinkMonitor(UplinkConfig config, Clock& clock);
+  // On a connection the caller owns: it must run its event loop and outlive the monitor.
   UplinkMonitor(UplinkConfig config, sdbus::IConnection& bus, Clock& clock);
   ~UplinkMonitor();
   UplinkMonitor(const UplinkMonitor&) = delete;
   UplinkMonitor& operator=(const UplinkMonitor&) = delete;
 
-  // One cycle: refresh, decide, act. Call from one thread at a time.
+  // One cycle: (re)connect if due, refresh, decide, act. Never throws. Call from one thread
+  // at a time.
   void tick();
-  // tick() every poll_interval, and soon after a D-Bus change, on an owned thread.
-  void start();
-  void stop();
+  // tick() now and then every poll_interval (sooner after a D-Bus change, or when a reconnect
+  // falls due) as a job of `worker`, which must be stopped before the monitor is destroyed.
+  // Call once.
+  void schedule_on(PeriodicWorker& worker);
 
   UplinkSnapshot snapshot() const;
   const EventLog& events() const { return events_; }
 
  private:
+  void attach(sdbus::IConnection& bus);
+  void detach();
+  void maintain_bus();
+  void tick_connected();
+  void record_down(const std::string& error);
+  std::chrono::milliseconds next_wait();
   bool wired_ok(const NmSnapshot& nm) const;
   const NmActiveConnection* lte_connection(const NmSnapshot& nm) const;
   void wake();
@@ -63,19 +80,23 @@ class UplinkMonitor {
   const UplinkConfig config_;
   Clock& clock_;
   EventLog events_;
-  NetworkManagerClient nm_;
-  ModemManagerClient mm_;
   UplinkPolicy policy_;  // owned by the ticking thread
+
+  // owned by the ticking thread; clients go before the session whose connection they use
+  std::unique_ptr<BusSession> session_;  // null with a caller's bus, or while down
+  std::unique_ptr<NetworkManagerClient> nm_;
+  std::unique_ptr<ModemManagerClient> mm_;
+  const bool owns_bus_;
+  Backoff backoff_;
+  std::string bus_error_;
+  bool ever_connected_ = false;
   std::string lte_active_path_;
 
   mutable std::mutex mutex_;
   UplinkSnapshot snap_;  // guarded by mutex_
 
-  std::mutex wake_mutex_;
-  std::condition_variable wake_cv_;
-  bool wake_ = false;
-  bool stop_ = false;
-  std::thread thread_;
+  std::size_t job_ = 0;  // set before worker_
+  std::atomic<PeriodicWorker*> worker_{nullptr};
 };
 
 }  // namespace pisigner::hal

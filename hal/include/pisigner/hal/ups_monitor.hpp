@@ -3,16 +3,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "pisigner/clock.hpp"
 #include "pisigner/hal/event_log.hpp"
+#include "pisigner/hal/periodic_worker.hpp"
 #include "pisigner/hal/power_off.hpp"
 #include "pisigner/hal/power_loss.hpp"
 #include "pisigner/hal/ups_config.hpp"
@@ -47,7 +46,7 @@ class UpsMonitor {
   UpsMonitor(const UpsMonitor&) = delete;
   UpsMonitor& operator=(const UpsMonitor&) = delete;
 
-  // Runs before power-off, on the monitor thread: the daemon stops accepting signatures
+  // Runs before power-off, on the worker thread: the daemon stops accepting signatures
   // and closes the store. Set before start().
   void set_before_shutdown(std::function<void()> cb);
 
@@ -56,17 +55,17 @@ class UpsMonitor {
   Result<void, HalError> probe();
   // One cycle: read (with retries), feed the policy, run the shutdown sequence if due.
   void poll();
-  // poll() every poll_interval (sooner after wake()) on an owned thread.
-  void start();
-  void stop();
-  // Makes the thread poll now (e.g. a power-loss edge). Thread-safe.
+  // poll() now and then every poll_interval (sooner after wake()) as a job of `worker`, which
+  // must be stopped before the monitor is destroyed. Call once, after probe().
+  void schedule_on(PeriodicWorker& worker);
+  // Makes the worker poll now (e.g. a power-loss edge). Thread-safe; no-op before schedule_on().
   void wake();
 
   UpsSnapshot snapshot() const;  // thread-safe copy
   const EventLog& events() const { return events_; }
 
  private:
-  void run();
+  void poll_guarded();
   void log_transition(const UpsStep& step);
   void shutdown_sequence();
 
@@ -82,16 +81,14 @@ class UpsMonitor {
   UpsPolicy policy_;
   RuntimeEstimator runtime_;
   bool before_shutdown_done_ = false;
+  int power_off_failures_ = 0;
 
   mutable std::mutex mutex_;
   UpsSnapshot snap_;  // guarded by mutex_
   EventLog events_;
 
-  std::mutex wake_mutex_;
-  std::condition_variable wake_cv_;
-  bool wake_ = false;  // guarded by wake_mutex_
-  bool stop_ = false;  // guarded by wake_mutex_
-  std::thread thread_;
+  std::size_t job_ = 0;                        // set before worker_
+  std::atomic<PeriodicWorker*> worker_{nullptr};
 };
 
 // Opens the configured hardware (I2C bus, GPIO line, sysfs) and builds the monitor.
