@@ -10,8 +10,6 @@
 #include "pisigner/crypto/signing.hpp"
 #include "pisigner/result.hpp"
 
-typedef struct evp_pkey_st EVP_PKEY;
-
 namespace pisigner::crypto::detail {
 
 using Scalar = std::array<std::uint8_t, 32>;
@@ -32,6 +30,8 @@ void scalar_negate(Curve curve, std::uint8_t* s);
 // out := a + b mod n. Fails (returns false) if a >= n or the sum is zero (BIP32's invalid-key cases).
 // Precondition: b < n.
 bool scalar_add_mod(Curve curve, const Scalar& a, const Scalar& b, Scalar& out);
+// s := s mod n for any 256-bit s (one conditional subtraction suffices: 2^256 < 2n).
+void scalar_reduce(Curve curve, Scalar& s);
 // 0 < r < n, 0 < s <= n/2 for the 64-byte r||s `sig`.
 bool compact_is_canonical(Curve curve, ByteView sig);
 
@@ -42,20 +42,11 @@ Signature64 secp256k1_sign(const Scalar& secret, const Digest32& digest);
 bool secp256k1_verify(ByteView public_key, const Digest32& digest, ByteView signature);
 Result<Bytes, CryptoError> secp256k1_compress(ByteView uncompressed);
 
-// ---- P-256 (OpenSSL 3) ----
-struct EvpPkeyDeleter {
-  void operator()(EVP_PKEY* p) const noexcept;
-};
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
-
-struct P256Key {
-  EvpPkeyPtr pkey;
-  Bytes public_key;  // compressed, 33 bytes
-};
-// Loads a valid scalar as an OpenSSL key pair.
-P256Key p256_load(const Scalar& secret);
+// ---- P-256 (OpenSSL 3 arithmetic, RFC 6979 nonces) ----
+// Compressed 33-byte public key of a valid scalar.
 Bytes p256_public_key(const Scalar& secret);
-Signature64 p256_sign(EVP_PKEY* key, const Digest32& digest);
+// Deterministic: the same (secret, digest) always gives the same low-S signature.
+Signature64 p256_sign(const Scalar& secret, const Digest32& digest);
 bool p256_verify(ByteView public_key, const Digest32& digest, ByteView signature);
 Result<Bytes, CryptoError> p256_compress(ByteView uncompressed);
 

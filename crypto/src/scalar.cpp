@@ -88,6 +88,11 @@ bool scalar_add_mod(Curve curve, const Scalar& a, const Scalar& b, Scalar& out) 
   return true;
 }
 
+void scalar_reduce(Curve curve, Scalar& s) {
+  const Scalar& n = order(curve);
+  if (compare(s.data(), n.data()) >= 0) sub(s.data(), n.data(), s.data());
+}
+
 bool compact_is_canonical(Curve curve, ByteView sig) {
   if (sig.size() != 64) return false;
   return scalar_is_valid(curve, sig.first(32)) && scalar_is_valid(curve, sig.subspan(32)) &&

@@ -13,7 +13,6 @@ struct SecretKey::Impl {
   detail::Scalar secret{};                                   // Ed25519 seed or ECDSA scalar
   std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> ed_sk{};  // libsodium's expanded seed||pk
   Bytes public_key;
-  detail::EvpPkeyPtr p256;  // cached so sign() does not rebuild the OpenSSL key
 
   ~Impl() {
     sodium_memzero(secret.data(), secret.size());
@@ -45,12 +44,9 @@ Result<SecretKey, CryptoError> SecretKey::from_bytes(Curve curve, ByteView secre
     case Curve::Secp256k1:
       impl->public_key = detail::secp256k1_public_key(impl->secret);
       break;
-    case Curve::P256: {
-      detail::P256Key k = detail::p256_load(impl->secret);
-      impl->p256 = std::move(k.pkey);
-      impl->public_key = std::move(k.public_key);
+    case Curve::P256:
+      impl->public_key = detail::p256_public_key(impl->secret);
       break;
-    }
     case Curve::Bls12_381:
       break;  // rejected above
   }
@@ -84,11 +80,23 @@ Signature64 SecretKey::sign_digest(const Digest32& digest) const {
     case Curve::Secp256k1:
       return detail::secp256k1_sign(impl_->secret, digest);
     case Curve::P256:
-      return detail::p256_sign(impl_->p256.get(), digest);
+      return detail::p256_sign(impl_->secret, digest);
     case Curve::Bls12_381:
       break;
   }
   detail::fatal("sign_digest on an unsupported curve");
+}
+
+bool signs_deterministically(Curve curve) {
+  switch (curve) {
+    case Curve::Ed25519:    // RFC 8032: the nonce is a hash of the key and the message
+    case Curve::Secp256k1:  // libsecp256k1's default nonce function is RFC 6979
+    case Curve::P256:       // p256_sign: RFC 6979
+      return true;
+    case Curve::Bls12_381:
+      return false;
+  }
+  return false;
 }
 
 bool verify_digest(Curve curve, ByteView public_key, const Digest32& digest, ByteView signature) {

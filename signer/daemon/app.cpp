@@ -78,7 +78,8 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   p->closable_store = closable.get();
   p->raw_store = std::move(closable);
   p->store = std::make_unique<core::TimedStore>(*p->raw_store, p->metrics, clock);
-  p->watermarks = std::make_unique<hwm::Watermarks>(*p->store);
+  p->watermarks = std::make_unique<hwm::Watermarks>(
+      *p->store, hwm::WatermarkLimits{{cfg.policy.max_level_jump}, cfg.policy.max_chains_per_key});
 
   policy::PolicyConfig pc;
   pc.magic_bytes = cfg.policy.magic_bytes;

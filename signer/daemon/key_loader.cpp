@@ -51,7 +51,7 @@ Result<LoadedKeys, Error> load_keys(const config::Config& cfg, Clock& clock, hea
       if (!ledgers) ledgers = std::make_unique<LedgerRuntime>(clock, health, metrics);
       auto key = ledgers->add_key(cfg, k);
       if (!key) return fail(key.error());
-      entries.push_back(keys::KeyEntry{std::move(key).value(), true});
+      entries.push_back(keys::KeyEntry{std::move(key).value(), k.allow_mainnet});
     } else {
       return fail(Error{where(cfg, k) + ": backend \"" + k.backend + "\" is not available in this build"});
     }

@@ -103,7 +103,8 @@ Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const con
     dev = d.get();
     devices_.push_back(std::move(d));
   }
-  auto key = std::make_unique<keys::LedgerKey>(dev->worker, *curve, *path, *pkh, k.timeout);
+  auto key = std::make_unique<keys::LedgerKey>(dev->worker, *curve, *path, *pkh, k.timeout,
+                                               keys::is_hardware_device(k.device));
   dev->keys.push_back(key.get());
 
   const std::string check = "ledger " + pkh->to_b58();

@@ -129,6 +129,36 @@ TEST(P256, Rfc6979KeyAndSignatures) {
   EXPECT_FALSE(verify_digest(Curve::P256, key->public_key(), sample, *t));
 }
 
+// RFC 6979 A.2.5 with SHA-256: our signer must find the RFC's nonce (r matches) and return the
+// low-S form. Tezos feeds a 32-byte BLAKE2b digest the same way the RFC feeds SHA-256(msg).
+TEST(P256, SignsRfc6979VectorsDeterministically) {
+  auto key = SecretKey::from_bytes(Curve::P256, hex(kRfcX));
+  ASSERT_TRUE(key);
+  Signature64 sample = key->sign_digest(sha256(as_bytes("sample")));
+  EXPECT_EQ(to_hex(ByteView(sample).first(32)), kRfcSampleR);
+  EXPECT_EQ(Bytes(sample.begin() + 32, sample.end()), sub(order(Curve::P256), hex(kRfcSampleS)));  // flipped to low S
+  EXPECT_EQ(to_hex(key->sign_digest(sha256(as_bytes("test")))), std::string(kRfcTestR) + std::string(kRfcTestS));
+}
+
+// The identical re-sign rule (a watermark durable, its signature lost) relies on this: the same
+// digest signed again, by the same key object or by the key loaded afresh after a restart, gives the
+// same bytes. A random nonce would give a second valid signature = a second block hash.
+TEST(Signing, EveryCurveSignsTheSameDigestIdentically) {
+  for (Curve c : {Curve::Ed25519, Curve::Secp256k1, Curve::P256}) {
+    SecretKey key = SecretKey::generate(c);
+    auto reloaded = SecretKey::from_bytes(c, key.secret_bytes());
+    ASSERT_TRUE(reloaded) << curve_name(c);
+    for (int i = 0; i < 20; ++i) {
+      Digest32 d = blake2b_256(Bytes{static_cast<std::uint8_t>(i)});
+      Signature64 first = key.sign_digest(d);
+      EXPECT_EQ(key.sign_digest(d), first) << curve_name(c) << " " << i;
+      EXPECT_EQ(reloaded->sign_digest(d), first) << curve_name(c) << " " << i;
+    }
+    EXPECT_TRUE(signs_deterministically(c)) << curve_name(c);
+  }
+  EXPECT_FALSE(signs_deterministically(Curve::Bls12_381));
+}
+
 TEST_P(EcdsaCurves, SignaturesAreAlwaysLowSAndVerify) {
   SecretKey key = SecretKey::generate(GetParam());
   ASSERT_EQ(key.public_key().size(), 33u);

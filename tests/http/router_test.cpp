@@ -418,5 +418,21 @@ TEST(Router, UnknownRoutesAre404AndSoftKeySignsRunInline) {
   EXPECT_FALSE(rh.router.blocking(Request{"POST", keys_path(test::kB2Pkh), "", ""}));  // not configured
 }
 
+// /status's allow_mainnet says whether the key may sign mainnet: a USB Ledger may, a soft key or a
+// tcp:// Ledger only with allow_mainnet.
+TEST(Router, StatusSaysWhichKeysMaySignMainnet) {
+  RouterHarness rh;
+  auto mainnet_of = [&] {
+    auto r = rh.get("/status");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return nlohmann::json::parse(r.body)["keys"][0]["allow_mainnet"].get<bool>();
+  };
+  EXPECT_FALSE(mainnet_of());
+  rh.h.key->set_backend("ledger");
+  EXPECT_TRUE(mainnet_of());
+  rh.h.key->set_hardware(false);
+  EXPECT_FALSE(mainnet_of());
+}
+
 }  // namespace
 }  // namespace pisigner::http

@@ -39,11 +39,11 @@ class Workload {
     Request& last = last_[k];
     const unsigned dice = rng_() % 10;
     if (last.level > 0 && dice < 2) return {keys_[k], last};  // identical retry
-    if (last.level > 0 && dice < 3) return {keys_[k], Request{last.level, last.round, digest(++payload_)}};
+    if (last.level > 0 && dice < 3) return {keys_[k], Request{last.level, last.round, digest(++payload_), true}};
     if (last.level == 0 || rng_() % 2 == 0) {
-      last = Request{last.level + 1, static_cast<std::int32_t>(rng_() % 3), digest(++payload_)};
+      last = Request{last.level + 1, static_cast<std::int32_t>(rng_() % 3), digest(++payload_), true};
     } else {
-      last = Request{last.level, last.round.value_or(0) + 1, digest(++payload_)};
+      last = Request{last.level, last.round.value_or(0) + 1, digest(++payload_), true};
     }
     return {keys_[k], last};
   }

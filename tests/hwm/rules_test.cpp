@@ -24,8 +24,9 @@ Record rec(std::int32_t level, std::optional<std::int32_t> round, std::uint32_t 
            std::optional<std::string> sig = "sigA") {
   return Record{level, round, digest(payload), std::move(sig)};
 }
-Request req(std::int32_t level, std::optional<std::int32_t> round, std::uint32_t payload) {
-  return Request{level, round, digest(payload)};
+// A request from a deterministic key (every key this signer supports) unless said otherwise.
+Request req(std::int32_t level, std::optional<std::int32_t> round, std::uint32_t payload, bool deterministic = true) {
+  return Request{level, round, digest(payload), deterministic};
 }
 
 std::string fill(std::string text, std::string_view kind) {
@@ -44,6 +45,11 @@ const Case kTenderbake[] = {
     {"same level and round, same hash, signature stored", rec(7, 2, 1), req(7, 2, 1), Action::ReturnCached, "",
      "sigA"},
     {"same level and round, same hash, no signature", rec(7, 2, 1, std::nullopt), req(7, 2, 1), Action::Sign, ""},
+    {"same level and round, same hash, no signature, key not deterministic", rec(7, 2, 1, std::nullopt),
+     req(7, 2, 1, false), Action::Refuse,
+     "{k} level 7 already signed and its signature was lost; this key's signatures are not deterministic"},
+    {"same level and round, same hash, signature stored, key not deterministic", rec(7, 2, 1), req(7, 2, 1, false),
+     Action::ReturnCached, "", "sigA"},
     {"same level and round, other hash", rec(7, 2, 1), req(7, 2, 2), Action::Refuse,
      "{k} level 7 and round 2 already signed with different data"},
     {"same level and round, other hash, no signature", rec(7, 2, 1, std::nullopt), req(7, 2, 2), Action::Refuse,
@@ -62,6 +68,9 @@ const Case kLevelOnly[] = {
     {"same level same hash", rec(7, std::nullopt, 1), req(7, std::nullopt, 1), Action::ReturnCached, "", "sigA"},
     {"same level same hash no signature", rec(7, std::nullopt, 1, std::nullopt), req(7, std::nullopt, 1),
      Action::Sign, ""},
+    {"same level same hash no signature, key not deterministic", rec(7, std::nullopt, 1, std::nullopt),
+     req(7, std::nullopt, 1, false), Action::Refuse,
+     "{k} level 7 already signed and its signature was lost; this key's signatures are not deterministic"},
     {"same level other hash", rec(7, std::nullopt, 1), req(7, std::nullopt, 2), Action::Refuse,
      "{k} level 7 already signed with different data"},
     {"same level, any round, other hash", rec(7, std::nullopt, 1), req(7, 5, 2), Action::Refuse,
@@ -102,6 +111,31 @@ TEST(DecideTest, OctezMessageTextsUseKindNames) {
             "attestation level 100 and round 4 already signed with different data");
   EXPECT_EQ(decide(Kind::Endorsement, rec(100, std::nullopt, 1), req(42, std::nullopt, 1)).message,
             "endorsement level 42 not above high watermark 100");
+}
+
+// policy.max_level_jump: a node (compromised or confused) asking for a level far ahead would burn the
+// watermark and leave the baker unable to sign until the chain caught up.
+TEST(DecideTest, MaxLevelJumpRefusesFarAdvancesOnly) {
+  const RuleOptions five{5};
+  for (Kind kind : {Kind::Block, Kind::Preattestation, Kind::Attestation}) {
+    SCOPED_TRACE(tezos::kind_name(kind));
+    EXPECT_EQ(decide(kind, rec(100, 3, 1), req(105, 0, 2), five).action, Action::Sign);
+    const Decision far = decide(kind, rec(100, 3, 1), req(106, 0, 2), five);
+    EXPECT_EQ(far.action, Action::Refuse);
+    EXPECT_EQ(far.message, std::string(tezos::kind_name(kind)) +
+                               " level 106 is more than 5 levels above high watermark 100 (policy.max_level_jump)");
+    EXPECT_EQ(decide(kind, rec(100, std::nullopt, 1), req(106, std::nullopt, 2), five).action, Action::Refuse);
+    // Off by default; nothing stored yet (first signature on a chain) is not a jump.
+    EXPECT_EQ(decide(kind, rec(100, 3, 1), req(1000000, 0, 2)).action, Action::Sign);
+    EXPECT_EQ(decide(kind, std::nullopt, req(1000000, 0, 2), five).action, Action::Sign);
+    // Moves within the level, and the older rules, are untouched.
+    EXPECT_EQ(decide(kind, rec(100, 3, 1), req(100, 9, 2), five).action, Action::Sign);
+    EXPECT_EQ(decide(kind, rec(100, 3, 1), req(99, 0, 2), five).message,
+              std::string(tezos::kind_name(kind)) + " level 99 below high watermark 100");
+  }
+  // The difference is taken without overflow.
+  EXPECT_EQ(decide(Kind::Block, rec(-5, 0, 1), req(INT32_MAX, 0, 2), RuleOptions{INT32_MAX}).action, Action::Refuse);
+  EXPECT_EQ(decide(Kind::Block, rec(0, 0, 1), req(INT32_MAX, 0, 2), RuleOptions{INT32_MAX}).action, Action::Sign);
 }
 
 TEST(DecideTest, NegativeAndExtremeValuesCompareNumerically) {

@@ -127,7 +127,7 @@ TEST_P(WatermarksTest, FailedSignKeepsTheWatermarkAdvanced) {
   // Another payload at the same slot stays refused; the same bytes may be signed again.
   SignFn ok = []() -> Result<std::string, std::string> { return std::string("sig"); };
   EXPECT_EQ(wm.sign_once(key, Request{10, 0, digest(2)}, ok).error().code, AdvanceError::Code::Refused);
-  EXPECT_EQ(*wm.sign_once(key, Request{10, 0, digest(1)}, ok), "sig");
+  EXPECT_EQ(*wm.sign_once(key, Request{10, 0, digest(1), true}, ok), "sig");
 }
 
 TEST_P(WatermarksTest, LostSignatureStillReturnsAndIsCounted) {
@@ -139,10 +139,76 @@ TEST_P(WatermarksTest, LostSignatureStillReturnsAndIsCounted) {
   SignFn sign = [&]() -> Result<std::string, std::string> { return "sig" + std::to_string(++calls); };
   EXPECT_EQ(*wm.sign_once(key, Request{10, 0, digest(1)}, sign), "sig1");
   EXPECT_EQ(wm.signature_store_failures(), 1u);
-  // A retry of the same bytes signs again (no cached signature) but nothing else gets through.
-  EXPECT_EQ(*wm.sign_once(key, Request{10, 0, digest(1)}, sign), "sig2");
-  EXPECT_FALSE(wm.sign_once(key, Request{10, 0, digest(3)}, sign).ok());
+  // A retry of the same bytes by a deterministic key signs again (no cached signature; the key gives
+  // the same bytes again) but nothing else gets through.
+  EXPECT_EQ(*wm.sign_once(key, Request{10, 0, digest(1), true}, sign), "sig2");
+  EXPECT_FALSE(wm.sign_once(key, Request{10, 0, digest(3), true}, sign).ok());
   EXPECT_EQ(store_->get(key)->value().level, 10);
+}
+
+// A key whose signatures are not deterministic would make a second, different signature of the same
+// block (a second block hash at one level and round): the retry is refused instead (octez's rule).
+TEST_P(WatermarksTest, LostSignatureOfANonDeterministicKeyIsNeverSignedAgain) {
+  FlakyStore flaky(*store_);
+  Watermarks wm(flaky);
+  flaky.fail_signature = true;
+  const HwmKey key = make_key(tezos::Kind::Block);
+  int calls = 0;
+  SignFn sign = [&]() -> Result<std::string, std::string> { return "sig" + std::to_string(++calls); };
+  EXPECT_EQ(*wm.sign_once(key, Request{10, 0, digest(1), false}, sign), "sig1");
+  auto retry = wm.sign_once(key, Request{10, 0, digest(1), false}, sign);
+  ASSERT_FALSE(retry.ok());
+  EXPECT_EQ(retry.error().code, AdvanceError::Code::Refused);
+  EXPECT_THAT(retry.error().message, HasSubstr("not deterministic"));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_P(WatermarksTest, MaxLevelJumpRefusesBeforeAnythingIsStoredOrSigned) {
+  Watermarks wm(*store_, WatermarkLimits{RuleOptions{10}, kDefaultMaxChainsPerKey});
+  const HwmKey key = make_key(tezos::Kind::Attestation);
+  int calls = 0;
+  SignFn sign = [&]() -> Result<std::string, std::string> { return "sig" + std::to_string(++calls); };
+  ASSERT_TRUE(wm.sign_once(key, Request{100, 0, digest(1), true}, sign).ok());  // first record: no limit
+  auto far = wm.sign_once(key, Request{111, 0, digest(2), true}, sign);
+  ASSERT_FALSE(far.ok());
+  EXPECT_EQ(far.error().code, AdvanceError::Code::Refused);
+  EXPECT_EQ(far.error().message, "attestation level 111 is more than 10 levels above high watermark 100 (policy.max_level_jump)");
+  EXPECT_EQ(store_->get(key)->value().level, 100);
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(wm.sign_once(key, Request{110, 0, digest(3), true}, sign).ok());
+}
+
+// With policy.chains = [], each new chain id costs a lock, a cache entry and a durable row for good:
+// past the cap a new chain is refused before anything is stored.
+TEST_P(WatermarksTest, ChainCapRefusesANewChainPastTheCapAndStoresNothing) {
+  const auto chain_n = [](std::uint8_t n) {
+    tezos::ChainId c;
+    c.bytes.fill(n);
+    return c;
+  };
+  SignFn sign = []() -> Result<std::string, std::string> { return std::string("sig"); };
+  {
+    Watermarks wm(*store_, WatermarkLimits{{}, 2});
+    for (auto kind : {tezos::Kind::Block, tezos::Kind::Preattestation, tezos::Kind::Attestation}) {
+      ASSERT_TRUE(wm.sign_once(make_key(kind, 1, chain_n(1)), Request{5, 0, digest(1), true}, sign).ok());
+      ASSERT_TRUE(wm.sign_once(make_key(kind, 1, chain_n(2)), Request{5, 0, digest(1), true}, sign).ok());
+    }
+    auto third = wm.sign_once(make_key(tezos::Kind::Block, 1, chain_n(3)), Request{5, 0, digest(1), true}, sign);
+    ASSERT_FALSE(third.ok());
+    EXPECT_EQ(third.error().code, AdvanceError::Code::Refused);
+    EXPECT_THAT(third.error().message, HasSubstr("chain " + chain_n(3).to_b58() + " refused"));
+    EXPECT_THAT(third.error().message, HasSubstr("policy.max_chains_per_key = 2"));
+    EXPECT_FALSE(store_->get(make_key(tezos::Kind::Block, 1, chain_n(3)))->has_value());
+    // The cap is per key: another key may use that chain.
+    EXPECT_TRUE(wm.sign_once(make_key(tezos::Kind::Block, 2, chain_n(3)), Request{5, 0, digest(1), true}, sign).ok());
+  }
+  // After a restart the chains already in the store count.
+  Watermarks restarted(*store_, WatermarkLimits{{}, 2});
+  EXPECT_FALSE(restarted.sign_once(make_key(tezos::Kind::Block, 1, chain_n(4)), Request{6, 0, digest(1), true}, sign).ok());
+  EXPECT_TRUE(restarted.sign_once(make_key(tezos::Kind::Block, 1, chain_n(2)), Request{6, 0, digest(1), true}, sign).ok());
+  // 0 lifts the cap.
+  Watermarks uncapped(*store_, WatermarkLimits{{}, 0});
+  EXPECT_TRUE(uncapped.sign_once(make_key(tezos::Kind::Block, 1, chain_n(4)), Request{6, 0, digest(1), true}, sign).ok());
 }
 
 // Many threads race payloads with different bytes over the same increasing levels.

@@ -101,6 +101,27 @@ TEST(LedgerE2E, SignsBakingMessagesWithTheDevice) {
   EXPECT_NE(lower.body.find("below high watermark"), std::string::npos);
 }
 
+// A tcp:// device (pisigner-vledger, Speculos) holds its key in software: like a soft key it refuses
+// mainnet unless the key sets allow_mainnet (it used to count as hardware).
+TEST(LedgerE2E, TcpDeviceNeedsAllowMainnet) {
+  const std::string mainnet = attestation_hex(7, 0).replace(2, 8, "7a06a770");  // chain NetXdQprcVkpaWU
+  for (bool allow : {false, true}) {
+    SCOPED_TRACE(allow ? "allow_mainnet = true" : "default");
+    Vledger v;
+    TempDir dir("ledger-mainnet");
+    Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()) + (allow ? "allow_mainnet = true\n" : ""));
+    auto c = d.client();
+    ASSERT_LT(until_authorized(c, 200), 5s) << c.get("/authorized").body;
+    auto r = c.post(kKeyPath, quoted(mainnet));
+    if (allow) {
+      EXPECT_EQ(r.status, 200) << r.body;
+    } else {
+      EXPECT_EQ(r.status, 500);
+      EXPECT_NE(r.body.find("allow_mainnet"), std::string::npos) << r.body;
+    }
+  }
+}
+
 // A device state that makes every APDU fail at once: the sign fails fast, /authorized turns red
 // within a second naming the cause, and clearing the fault recovers without a restart.
 struct DeviceFault {

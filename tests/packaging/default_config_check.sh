@@ -16,6 +16,7 @@ echo "$out" | grep -q "no \[\[key\]\] configured" || fail "unexpected error for 
 grep -q '^listen = \["127.0.0.1:6732"\]' "$C" || fail "does not listen on 127.0.0.1:6732"
 grep -q '^path = "/var/lib/pisigner"' "$C" || fail "store is not /var/lib/pisigner"
 grep -q '^magic_bytes = \["0x11", "0x12", "0x13"\]' "$C" || fail "magic bytes are not baking-only"
+grep -q '^chains = \["NetXdQprcVkpaWU"\]' "$C" || fail "does not name the chain it bakes for (mainnet)"
 
 # Uncomment the ledger example (the block after "# [[key]]" up to the blank line), fill the pkh.
 awk '/^# \[\[key\]\]/ && !done {on=1} on && /^$/ {on=0; done=1} { if (on) sub(/^# /, ""); print }' "$C" |

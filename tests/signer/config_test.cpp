@@ -200,6 +200,31 @@ TEST(Config, OutOfRangeValues) {
   expect_error(std::string("[store]\npath = \"\"\n") + kSoftKey, 2, "store.path", "must not be empty");
 }
 
+TEST(Config, PolicyLimits) {
+  auto d = parse(kSoftKey, "d.toml");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->policy.max_chains_per_key, 4u);
+  EXPECT_FALSE(d->policy.max_level_jump);
+  auto set = parse(std::string("[policy]\nmax_chains_per_key = 1\nmax_level_jump = 50\n") + kSoftKey, "p.toml");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->policy.max_chains_per_key, 1u);
+  EXPECT_EQ(set->policy.max_level_jump, 50);
+  expect_error(std::string("[policy]\nmax_chains_per_key = -1\n") + kSoftKey, 2, "policy.max_chains_per_key",
+               "between 0 and 1000");
+  expect_error(std::string("[policy]\nmax_level_jump = 0\n") + kSoftKey, 2, "policy.max_level_jump", "between 1");
+  expect_error(std::string("[policy]\nmax_level_jump = \"5\"\n") + kSoftKey, 2, "policy.max_level_jump", "integer");
+}
+
+// A Ledger reached over tcp:// (Speculos, pisigner-vledger) is a key in software: like a soft key
+// it may carry allow_mainnet.
+TEST(Config, LedgerKeyMayAllowMainnet) {
+  auto r = parse("[[key]]\nbackend = \"ledger\"\ndevice = \"tcp://127.0.0.1:9999\"\npath = \"m/44'/1729'/0'/0'\"\n"
+                 "pkh = \"tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx\"\nallow_mainnet = true\n",
+                 "l.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->keys[0].allow_mainnet);
+}
+
 TEST(Config, MissingKeyTable) {
   auto r = parse("[server]\nknown_keys = true\n", "cfg.toml");
   ASSERT_FALSE(r.ok());

@@ -87,6 +87,8 @@ class CountingKey final : public keys::Key {
   const tezos::PublicKeyHash& pkh() const override { return inner_->pkh(); }
   std::optional<tezos::PublicKey> public_key() const override { return inner_->public_key(); }
   std::string backend() const override { return backend_; }
+  bool deterministic() const override { return deterministic_; }
+  bool hardware() const override { return hardware_; }
   Result<tezos::Signature, keys::KeyError> sign(ByteView payload, const crypto::Digest32& digest) override {
     ++calls_;
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);  // a slow device, on purpose
@@ -122,7 +124,13 @@ class CountingKey final : public keys::Key {
   std::vector<std::string>* events = nullptr;  // shared with the store in the Harness
   void set_delay(std::chrono::milliseconds d) { delay_ = d; }
   void set_failure(std::optional<keys::KeyError::Code> code) { fail_ = code; }
-  void set_backend(std::string b) { backend_ = std::move(b); }
+  // "ledger" also makes it a hardware key (a Ledger on USB).
+  void set_backend(std::string b) {
+    hardware_ = b == "ledger";
+    backend_ = std::move(b);
+  }
+  void set_hardware(bool h) { hardware_ = h; }
+  void set_deterministic(bool d) { deterministic_ = d; }
 
  private:
   std::unique_ptr<keys::SoftKey> inner_;
@@ -130,6 +138,8 @@ class CountingKey final : public keys::Key {
   std::chrono::milliseconds delay_{0};
   std::optional<keys::KeyError::Code> fail_;
   std::string backend_ = "soft";
+  bool hardware_ = false;
+  bool deterministic_ = true;  // it signs with a real (Ed25519) SoftKey
   void log(const char* e) {
     if (events) events->push_back(e);
   }

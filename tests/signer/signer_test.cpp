@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "pisigner/keys/ledger_key.hpp"
 #include "signer_fixtures.hpp"
 
 namespace pisigner::core {
@@ -187,6 +188,39 @@ TEST(Signer, MalformedAndForbiddenPayloadsSignNothing) {
   EXPECT_EQ(magic.error().message, "magic byte 0x04 not allowed");
   EXPECT_EQ(h.key->calls(), 0);
   EXPECT_TRUE(h.records().empty());
+}
+
+// The mainnet rule: a key in software (soft, or a Ledger reached over tcp://, i.e. Speculos or
+// pisigner-vledger) needs allow_mainnet; only a hardware Ledger is allowed by default.
+TEST(Signer, MainnetNeedsAHardwareKeyOrAllowMainnet) {
+  Bytes mainnet = attestation(100, 0);
+  std::copy(tezos::kMainnetChainId.bytes.begin(), tezos::kMainnetChainId.bytes.end(), mainnet.begin() + 1);
+  {
+    test::Harness h;
+    h.key->set_backend("ledger");
+    h.key->set_hardware(false);  // a tcp:// device
+    auto r = h.sign(mainnet);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, SignErrc::PolicyRefused);
+    EXPECT_NE(r.error().message.find("set allow_mainnet = true"), std::string::npos) << r.error().message;
+    EXPECT_EQ(h.key->calls(), 0);
+  }
+  {
+    test::Harness h;
+    h.key->set_backend("ledger");  // on USB
+    EXPECT_TRUE(h.sign(mainnet).ok());
+  }
+  {
+    test::HarnessOptions o;
+    o.allow_mainnet = true;
+    test::Harness h(o);
+    h.key->set_backend("ledger");
+    h.key->set_hardware(false);
+    EXPECT_TRUE(h.sign(mainnet).ok());
+  }
+  EXPECT_FALSE(keys::is_hardware_device("tcp://127.0.0.1:9999"));
+  EXPECT_TRUE(keys::is_hardware_device("hid"));
+  EXPECT_TRUE(keys::is_hardware_device("0001"));
 }
 
 TEST(Signer, AuthenticationIsCheckedBeforeAnythingIsSigned) {

@@ -120,6 +120,23 @@ TEST(Keyring, Ed25519SignaturesVerify) {
   EXPECT_FALSE(crypto::verify_digest(crypto::Curve::Ed25519, ByteView(*pk).subspan(1), digest, *sig));
 }
 
+// The Baking app signs ECDSA with CX_RND_RFC6979 (keys.c, sign()): the same hash gives the same
+// signature on every device with the seed, so a re-sign after a lost signature is identical.
+TEST(Keyring, EcdsaSignaturesAreDeterministicLikeTheApp) {
+  for (const auto& a : {kAccounts[1], kAccounts[2]}) {
+    SCOPED_TRACE(a.address);
+    const Keyring one = Keyring::from_mnemonic(kTestMnemonic);
+    const Keyring two = Keyring::from_mnemonic(kTestMnemonic);  // the standby Pi's Ledger
+    for (std::uint32_t level = 1; level <= 8; ++level) {
+      auto digest = crypto::blake2b_256(block(kMainnet, level, 0));
+      auto first = one.sign_hash(a.curve, a.path, digest);
+      ASSERT_TRUE(first.ok());
+      EXPECT_EQ(to_hex(*one.sign_hash(a.curve, a.path, digest)), to_hex(*first));
+      EXPECT_EQ(to_hex(*two.sign_hash(a.curve, a.path, digest)), to_hex(*first));
+    }
+  }
+}
+
 TEST(Keyring, EcdsaSignaturesAreDerWithParityAndVerify) {
   for (const auto& a : {kAccounts[1], kAccounts[2]}) {
     SCOPED_TRACE(a.address);

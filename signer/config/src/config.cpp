@@ -143,7 +143,7 @@ Config build(const toml::table& root, const std::string& source) {
     c.store.path = p;
   }
   if (auto* t = r.table(root, "policy", "policy")) {
-    r.only(*t, "policy.", {"magic_bytes", "chains"});
+    r.only(*t, "policy.", {"magic_bytes", "chains", "max_chains_per_key", "max_level_jump"});
     if (const toml::node* n = r.node(*t, "magic_bytes")) {
       c.policy.magic_bytes.clear();
       for (const auto& s : r.strings(*t, "magic_bytes", "policy.magic_bytes", {})) {
@@ -153,6 +153,12 @@ Config build(const toml::table& root, const std::string& source) {
     c.policy.chains = r.strings(*t, "chains", "policy.chains", {});
     for (const auto& ch : c.policy.chains) {
       if (auto id = tezos::ChainId::parse(ch); !id) r.error(r.node(*t, "chains"), "policy.chains", "'" + ch + "': " + id.error().message);
+    }
+    c.policy.max_chains_per_key = static_cast<std::size_t>(
+        r.integer(*t, "max_chains_per_key", "policy.max_chains_per_key", 4, 0, 1000));
+    if (r.node(*t, "max_level_jump")) {
+      c.policy.max_level_jump =
+          static_cast<std::int32_t>(r.integer(*t, "max_level_jump", "policy.max_level_jump", 0, 1, 1 << 30));
     }
   }
   if (auto* t = r.table(root, "auth", "auth")) {
@@ -202,7 +208,8 @@ Config build(const toml::table& root, const std::string& source) {
           r.error(r.node(t, "secret_key"), p + "secret_key", "is encrypted; set passphrase_file");
         }
       } else if (k.backend == "ledger") {
-        r.only(t, p, {"backend", "device", "path", "curve", "pkh", "timeout_ms"});
+        r.only(t, p, {"backend", "device", "path", "curve", "pkh", "timeout_ms", "allow_mainnet"});
+        r.get(t, "allow_mainnet", p + "allow_mainnet", k.allow_mainnet);
         r.get(t, "device", p + "device", k.device);
         r.get(t, "path", p + "path", k.path);
         r.get(t, "curve", p + "curve", k.curve);

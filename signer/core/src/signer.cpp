@@ -107,8 +107,7 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
     return fail(SignError{missing ? SignErrc::AuthMissing : SignErrc::AuthInvalid, ok.error().message});
   }
 
-  const bool allow_mainnet = entry->allow_mainnet || entry->key->backend() != "soft";
-  auto checked = policy_.check(req.payload, req.pkh.curve, allow_mainnet);               // 3+4. policy, watermark
+  auto checked = policy_.check(req.payload, req.pkh.curve, keys::mainnet_allowed(*entry)); // 3+4. policy, watermark
   if (!checked) {
     const bool malformed = checked.error().code == policy::PolicyError::Code::Malformed;
     return fail(SignError{malformed ? SignErrc::Malformed : SignErrc::PolicyRefused, checked.error().message});
@@ -140,7 +139,7 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
   }
 
   hwm::HwmKey hkey{wm->kind, wm->chain, req.pkh};                                        // 5. watermark, durable
-  hwm::Request hreq{wm->level, wm->round, digest};
+  hwm::Request hreq{wm->level, wm->round, digest, key.deterministic()};
   bool fresh = false;
   auto signed_ = watermarks_.sign_once(
       hkey, hreq,

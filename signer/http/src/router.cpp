@@ -226,7 +226,7 @@ Response Router::status() {
     keys.push_back({{"pkh", e.key->pkh().to_b58()},
                     {"public_key", e.key->public_key() ? json(e.key->public_key()->to_b58()) : json(nullptr)},
                     {"backend", e.key->backend()},
-                    {"allow_mainnet", e.allow_mainnet}});
+                    {"allow_mainnet", keys::mainnet_allowed(e)}});  // may sign mainnet (hardware or allowed)
   }
   json j = {{"keys", keys},
             {"accepting", signer_.accepting()},

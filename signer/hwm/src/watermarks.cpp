@@ -1,24 +1,54 @@
 #include "pisigner/hwm/watermarks.hpp"
 
+#include <set>
+
 namespace pisigner::hwm {
 
-Watermarks::Watermarks(Store& store) : store_(store) {}
+Watermarks::Watermarks(Store& store, WatermarkLimits limits) : store_(store), limits_(limits) {}
 
-std::mutex& Watermarks::lock_for(const HwmKey& key) {
+Result<std::mutex*, AdvanceError> Watermarks::lock_for(const HwmKey& key) {
   std::lock_guard lock(map_mu_);
-  auto& slot = locks_[key];
-  if (!slot) slot = std::make_unique<std::mutex>();
-  return *slot;  // entries are never erased, so the reference stays valid
+  auto it = locks_.find(key);
+  if (it == locks_.end()) {  // rare: a (kind, chain, pkh) not seen since start
+    if (auto capped = check_chain_cap(key); !capped) return fail(capped.error());
+    it = locks_.emplace(key, std::make_unique<std::mutex>()).first;
+  }
+  return it->second.get();  // entries are never erased, so the pointer stays valid
+}
+
+Result<void, AdvanceError> Watermarks::check_chain_cap(const HwmKey& key) {
+  const std::size_t cap = limits_.max_chains_per_key;
+  if (cap == 0) return {};
+  std::set<tezos::ChainId> chains;
+  for (const auto& [k, m] : locks_) {
+    if (k.pkh != key.pkh) continue;
+    if (k.chain == key.chain) return {};  // another kind on a chain already in use
+    chains.insert(k.chain);
+  }
+  auto records = store_.list();
+  if (!records) return fail(AdvanceError{AdvanceError::Code::Store, records.error().message});
+  for (const auto& [k, r] : *records) {
+    if (k.pkh != key.pkh) continue;
+    if (k.chain == key.chain) return {};
+    chains.insert(k.chain);
+  }
+  if (chains.size() < cap) return {};
+  return fail(AdvanceError{AdvanceError::Code::Refused,
+                           "chain " + key.chain.to_b58() + " refused: key " + key.pkh.to_b58() + " already has " +
+                               std::to_string(chains.size()) + " chains, the cap (policy.max_chains_per_key = " +
+                               std::to_string(cap) + ")"});
 }
 
 Result<std::string, AdvanceError> Watermarks::sign_once(
     const HwmKey& key, const Request& request, const std::function<Result<std::string, std::string>()>& sign,
     const std::function<void()>& start) {
-  std::lock_guard key_lock(lock_for(key));
+  auto key_mutex = lock_for(key);
+  if (!key_mutex) return fail(key_mutex.error());
+  std::lock_guard key_lock(**key_mutex);
 
   auto stored = store_.get(key);
   if (!stored) return fail(AdvanceError{AdvanceError::Code::Store, stored.error().message});
-  const Decision decision = decide(key.kind, *stored, request);
+  const Decision decision = decide(key.kind, *stored, request, limits_.rules);
   switch (decision.action) {
     case Decision::Action::Refuse:
       return fail(AdvanceError{AdvanceError::Code::Refused, decision.message});

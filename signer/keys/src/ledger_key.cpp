@@ -5,8 +5,24 @@
 namespace pisigner::keys {
 
 LedgerKey::LedgerKey(std::shared_ptr<ledger::DeviceWorker> worker, ledger::DerivationType curve, ledger::Path path,
-                     tezos::PublicKeyHash pkh, std::chrono::milliseconds timeout)
-    : worker_(std::move(worker)), curve_(curve), path_(std::move(path)), pkh_(pkh), timeout_(timeout) {}
+                     tezos::PublicKeyHash pkh, std::chrono::milliseconds timeout, bool hardware)
+    : worker_(std::move(worker)), curve_(curve), path_(std::move(path)), pkh_(pkh), timeout_(timeout),
+      hardware_(hardware) {}
+
+bool ledger_signs_deterministically(ledger::DerivationType d) {
+  switch (d) {
+    case ledger::DerivationType::Ed25519:
+    case ledger::DerivationType::Bip32Ed25519:
+    case ledger::DerivationType::Secp256k1:
+    case ledger::DerivationType::P256:
+      return true;
+    case ledger::DerivationType::Bls12_381:
+      return false;  // not supported by this signer: never re-signed
+  }
+  return false;
+}
+
+bool is_hardware_device(std::string_view spec) { return spec.rfind("tcp://", 0) != 0; }
 
 crypto::Curve tezos_curve(ledger::DerivationType d) {
   switch (d) {

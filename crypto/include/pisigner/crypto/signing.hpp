@@ -1,6 +1,7 @@
 // Raw signing keys for Ed25519 (libsodium), secp256k1 (libsecp256k1) and P-256 (OpenSSL 3).
 // Tezos signs the 32-byte BLAKE2b-256 digest of a payload; this layer signs that digest.
-// ECDSA signatures are 64-byte r||s with low S. BLS12-381 is not available here (no Debian library).
+// ECDSA signatures are 64-byte r||s with low S.
+// Every signature is deterministic (RFC 8032, RFC 6979). BLS12-381 is not available here (no Debian library).
 #pragma once
 
 #include <array>
@@ -41,7 +42,8 @@ class SecretKey {
   // The 32 secret bytes, for re-encoding (e.g. pisignerctl key generation). Handle with care.
   ByteView secret_bytes() const;
   // Ed25519: RFC 8032 signature of the 32 digest bytes as the message.
-  // ECDSA: signature of the digest, normalised to low S, as r||s (secp256k1: RFC 6979 nonce).
+  // ECDSA: signature of the digest, normalised to low S, as r||s, with an RFC 6979 (HMAC-SHA256)
+  // nonce, so the same digest always gives the same signature (see signs_deterministically).
   // Cannot fail; an internal library failure (out of memory) aborts the process.
   Signature64 sign_digest(const Digest32& digest) const;
 
@@ -50,6 +52,10 @@ class SecretKey {
   explicit SecretKey(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// True iff SecretKey::sign_digest() on `curve` returns the same bytes for the same key and digest
+// (Ed25519 by construction, ECDSA by RFC 6979). False for curves this layer cannot sign with.
+bool signs_deterministically(Curve curve);
 
 // Verifies a 64-byte signature over a 32-byte digest. `public_key` as returned by
 // SecretKey::public_key(); for ECDSA, high-S signatures are rejected.

@@ -40,6 +40,8 @@ struct StoreConfig {
 struct PolicyConfig {
   std::set<std::uint8_t> magic_bytes{0x11, 0x12, 0x13};
   std::vector<std::string> chains;  // base58 chain ids; empty = any
+  std::size_t max_chains_per_key = 4;         // distinct chains one key may sign on; 0 = no cap
+  std::optional<std::int32_t> max_level_jump;  // refuse a watermark advance of more levels; unset = off
 };
 
 struct AuthConfig {
@@ -62,7 +64,7 @@ struct KeyConfig {
   // soft
   std::string secret_key;
   std::optional<std::filesystem::path> passphrase_file;
-  bool allow_mainnet = false;
+  bool allow_mainnet = false;  // soft keys, and ledger keys on a tcp:// (virtual) device
   // ledger
   std::string device;   // "hid", a serial number, or "tcp://host:port"
   std::string path;     // "m/44'/1729'/0'/0'"

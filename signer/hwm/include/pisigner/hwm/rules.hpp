@@ -12,6 +12,17 @@ struct Request {
   std::int32_t level = 0;
   std::optional<std::int32_t> round;  // treated as 0 when absent
   crypto::Digest32 hash{};
+  // The key signs the same bytes to the same signature (Ed25519, RFC 6979 ECDSA). Only then may a
+  // slot whose signature was lost be signed again; otherwise the second signature would be a second
+  // valid payload hash at the same (level, round).
+  bool deterministic = false;
+};
+
+// Limits the operator sets (config [policy]); the defaults are octez's rule alone.
+struct RuleOptions {
+  // Refuse an advance of more than this many levels over the stored watermark (a compromised or
+  // confused node could otherwise push the watermark far ahead and stop the baker). nullopt: off.
+  std::optional<std::int32_t> max_level_jump;
 };
 
 struct Decision {
@@ -22,7 +33,10 @@ struct Decision {
 };
 
 // No record: Sign. Lower (level, round): Refuse. Same (level, round) and same hash: ReturnCached if a
-// signature is stored, else Sign (byte-identical re-sign after a crash). Same (level, round), other hash: Refuse.
-Decision decide(tezos::Kind kind, const std::optional<Record>& stored, const Request& request);
+// signature is stored, else Sign if the key is deterministic (byte-identical re-sign after a crash),
+// else Refuse. Same (level, round), other hash: Refuse. Higher: Sign, unless the level is more than
+// options.max_level_jump above the stored one (Refuse).
+Decision decide(tezos::Kind kind, const std::optional<Record>& stored, const Request& request,
+                const RuleOptions& options = {});
 
 }  // namespace pisigner::hwm

@@ -22,15 +22,25 @@ struct AdvanceError {
   std::string message;
 };
 
+inline constexpr std::size_t kDefaultMaxChainsPerKey = 4;
+
+struct WatermarkLimits {
+  RuleOptions rules;
+  // Distinct chain ids one pkh may hold watermarks for, records already in the store included: each
+  // new chain costs a lock, a cache entry and a durable row for good. 0: no cap.
+  std::size_t max_chains_per_key = kDefaultMaxChainsPerKey;
+};
+
 // Thread-safe. Requests for the same HwmKey run one at a time; different keys only share the store.
 class Watermarks {
  public:
-  explicit Watermarks(Store& store);
+  explicit Watermarks(Store& store, WatermarkLimits limits = {});
 
   // Runs `sign` under the key's lock iff the rule allows it, after the new watermark is durable.
   // `sign` returns the base58 signature or an error message (the watermark stays advanced: a failed
   // sign must never allow another payload at the same level and round).
   // Returns the signature (fresh or cached) or an AdvanceError; on Code::Store `sign` was not called.
+  // A chain past limits.max_chains_per_key for key.pkh is Code::Refused before anything is stored.
   // A failed put_signature() does not fail the call (see signature_store_failures()).
   // `start`, when set, runs once the rule allows signing and before the fsync: work that signs
   // nothing (a Ledger receiving the derivation path) overlaps the fsync there.
@@ -43,8 +53,11 @@ class Watermarks {
   std::uint64_t signature_store_failures() const { return signature_store_failures_.load(); }
 
  private:
-  std::mutex& lock_for(const HwmKey& key);
+  // The key's lock; a key not seen before is first checked against the chain cap.
+  Result<std::mutex*, AdvanceError> lock_for(const HwmKey& key);
+  Result<void, AdvanceError> check_chain_cap(const HwmKey& key);  // caller holds map_mu_
   Store& store_;
+  const WatermarkLimits limits_;
   std::atomic<std::uint64_t> signature_store_failures_{0};
   std::mutex map_mu_;
   std::map<HwmKey, std::unique_ptr<std::mutex>> locks_;  // guarded by map_mu_; entries live forever

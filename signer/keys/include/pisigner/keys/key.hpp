@@ -47,6 +47,13 @@ class Key {
   virtual std::unique_ptr<PendingSignature> begin_sign(ByteView payload, const crypto::Digest32& digest);
   // "soft" or "ledger".
   virtual std::string backend() const = 0;
+  // True iff signing the same payload again gives the same signature (Ed25519, RFC 6979 ECDSA). The
+  // watermark rule re-signs a slot whose signature was lost only for such keys. Default: false, so a
+  // backend that has not proved it is never asked twice.
+  virtual bool deterministic() const { return false; }
+  // True iff the secret sits in a separate device (a Ledger on USB). A key in this process or in a
+  // virtual or emulated device (tcp://) is software: mainnet needs the entry's allow_mainnet.
+  virtual bool hardware() const { return false; }
 };
 
 }  // namespace pisigner::keys

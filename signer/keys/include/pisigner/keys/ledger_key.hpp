@@ -6,17 +6,25 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "pisigner/keys/key.hpp"
 #include "pisigner/ledger/device_worker.hpp"
 
 namespace pisigner::keys {
 
+// True iff the Baking app's signatures with this derivation type are deterministic.
+bool ledger_signs_deterministically(ledger::DerivationType d);
+// A device spec ("hid", a USB serial, "tcp://host:port") names a real Ledger unless it is tcp://
+// (Speculos, pisigner-vledger: the key is software there).
+bool is_hardware_device(std::string_view spec);
+
 class LedgerKey final : public Key {
  public:
   // `pkh` is the configured address; the worker refuses a device whose key does not hash to it.
+  // `hardware`: the device is a real Ledger (see is_hardware_device), not a virtual or emulated one.
   LedgerKey(std::shared_ptr<ledger::DeviceWorker> worker, ledger::DerivationType curve, ledger::Path path,
-            tezos::PublicKeyHash pkh, std::chrono::milliseconds timeout);
+            tezos::PublicKeyHash pkh, std::chrono::milliseconds timeout, bool hardware);
 
   const tezos::PublicKeyHash& pkh() const override { return pkh_; }
   // Learned from the device once it has passed the identity check.
@@ -29,6 +37,9 @@ class LedgerKey final : public Key {
   // for the device and each exchange.
   std::unique_ptr<PendingSignature> begin_sign(ByteView payload, const crypto::Digest32& digest) override;
   std::string backend() const override { return "ledger"; }
+  // The Baking app signs EdDSA, and ECDSA with CX_RND_RFC6979 (keys.c, sign()); BLS is not supported.
+  bool deterministic() const override { return ledger_signs_deterministically(curve_); }
+  bool hardware() const override { return hardware_; }
 
   // Called after each successful device signature (a signature is proof the device is alive).
   void on_success(std::function<void()> fn) { on_success_ = std::move(fn); }
@@ -55,6 +66,7 @@ class LedgerKey final : public Key {
   const ledger::Path path_;
   const tezos::PublicKeyHash pkh_;
   const std::chrono::milliseconds timeout_;
+  const bool hardware_;
   std::function<void()> on_success_;
   std::function<void()> on_refused_;
   std::function<void()> on_unavailable_;

@@ -13,8 +13,12 @@ namespace pisigner::keys {
 
 struct KeyEntry {
   std::unique_ptr<Key> key;
-  bool allow_mainnet = false;  // soft keys only; ledger keys are always allowed
+  bool allow_mainnet = false;  // for software keys; a hardware key is always allowed
 };
+
+// The mainnet rule: a hardware key, or a software key (soft, or a Ledger reached over tcp://) whose
+// entry sets allow_mainnet.
+inline bool mainnet_allowed(const KeyEntry& entry) { return entry.allow_mainnet || entry.key->hardware(); }
 
 class Registry {
  public:

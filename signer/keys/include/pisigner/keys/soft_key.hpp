@@ -22,6 +22,7 @@ class SoftKey final : public Key {
   std::optional<tezos::PublicKey> public_key() const override { return pk_; }
   Result<tezos::Signature, KeyError> sign(ByteView payload, const crypto::Digest32& digest) override;
   std::string backend() const override { return "soft"; }
+  bool deterministic() const override { return crypto::signs_deterministically(secret_.curve()); }
 
  private:
   crypto::SecretKey secret_;
