@@ -14,7 +14,11 @@ namespace {
 constexpr auto kPromptTimeout = std::chrono::seconds(130);
 constexpr auto kQueryTimeout = std::chrono::seconds(3);
 
-http::Response reply(int status, const json& j) { return http::Response{status, "application/json", j.dump(), {}}; }
+// Replies carry text that is not ours (the request path, USB descriptor strings, device errors):
+// invalid UTF-8 is replaced rather than thrown on, so no reply can abort the handler.
+http::Response reply(int status, const json& j) {
+  return http::Response{status, "application/json", j.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+}
 http::Response error(int status, const std::string& msg) { return reply(status, json{{"error", msg}}); }
 
 const char* curve_name(ledger::DerivationType d) {
@@ -93,6 +97,7 @@ http::Response AdminRouter::handle(const http::Request& req) {
     return error(400, "body must be a JSON object with \"pkh\"");
   }
   const std::string pkh = body["pkh"];
+  if (auto parsed = tezos::PublicKeyHash::parse(pkh); !parsed) return error(400, "pkh: " + parsed.error().message);
   auto* dev = ledgers_->find_device(pkh);
   if (!dev) return error(404, "no ledger key " + pkh + " is configured");
   keys::LedgerKey* key = nullptr;
