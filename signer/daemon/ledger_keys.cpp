@@ -11,14 +11,17 @@ namespace pisigner::daemon {
 
 namespace {
 
+// The device's watermark is asked at most this often once settled: every query holds it away from signing.
+constexpr auto kDeviceHwmPeriod = std::chrono::seconds(30);
+
 devices::KeyIdentity identity(const keys::LedgerKey& key) { return {key.pkh(), key.curve(), key.path()}; }
 
 // The device's watermark beside the store's; asking the device yields to signatures.
-health::ProbeResult device_hwm_check(ledger::DeviceWorker& worker, const tezos::PublicKeyHash& pkh, hwm::Store& store) {
+devices::HwmComparison device_hwm_check(ledger::DeviceWorker& worker, const tezos::PublicKeyHash& pkh, hwm::Store& store) {
   auto hwm = worker.run_probe([](ledger::BakingApp& app) { return app.query_all_hwm(); }, std::chrono::seconds(2));
-  if (!hwm) return {health::State::Warning, "device watermark unknown: " + hwm.error().message};
+  if (!hwm) return {{health::State::Warning, "device watermark unknown: " + hwm.error().message}, false};
   auto records = store.list();
-  if (!records) return {health::State::Warning, "store unreadable: " + records.error().message};
+  if (!records) return {{health::State::Warning, "store unreadable: " + records.error().message}, false};
   return devices::compare_hwm(*hwm, pkh, *records);
 }
 
@@ -104,17 +107,9 @@ void LedgerRuntime::attach_store(hwm::Store& store) {
       const std::string check = "ledger_hwm " + key->pkh().to_b58();
       auto worker = d->worker;
       const auto pkh = key->pkh();
-      // The device is asked at most every 30 s: every query holds it away from signing.
-      auto last = std::make_shared<std::pair<Clock::TimePoint, health::ProbeResult>>();
-      health_.add(check, false, [this, worker, pkh, &store, last]() -> health::ProbeResult {
-        const auto now = clock_.now();
-        if (last->first != Clock::TimePoint{} && now - last->first < std::chrono::seconds(30)) return last->second;
-        auto result = device_hwm_check(*worker, pkh, store);
-        // Only a settled answer is reused; a warning or "no watermark yet" is asked again next probe.
-        const bool settled = result.state == health::State::Ok && result.detail.find("no watermark") == std::string::npos;
-        *last = {settled ? now : Clock::TimePoint{}, result};
-        return result;
-      });
+      auto throttled = std::make_shared<devices::ThrottledHwmCheck>(
+          clock_, kDeviceHwmPeriod, [worker, pkh, &store] { return device_hwm_check(*worker, pkh, store); });
+      health_.add(check, false, [throttled] { return (*throttled)(); });
       health_.skip_when_busy(check);
     }
   }
