@@ -1,5 +1,7 @@
 #include "pisigner/http/admin_router.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "pisigner/crypto/hd.hpp"
