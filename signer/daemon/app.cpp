@@ -9,19 +9,21 @@
 #include "pisigner/core/signer.hpp"
 #include "pisigner/core/timed_store.hpp"
 #include "pisigner/health/health.hpp"
+#include "pisigner/http/admin_router.hpp"
 #include "pisigner/http/router.hpp"
 #include "pisigner/http/server.hpp"
+#include "pisigner/hwm/closable_store.hpp"
 #include "pisigner/hwm/store.hpp"
 #include "pisigner/hwm/watermarks.hpp"
 #include "pisigner/keys/registry.hpp"
 #include "pisigner/keys/soft_key.hpp"
+#include "pisigner/ledger/hid_device.hpp"
 #include "pisigner/metrics/metrics.hpp"
 #include "pisigner/policy/auth.hpp"
 #include "pisigner/policy/policy.hpp"
-#include "admin_router.hpp"
-#include "closable_store.hpp"
 #include "hal_wiring.hpp"
 #include "key_loader.hpp"
+#include "ledger_keys.hpp"
 #include "version.hpp"
 
 namespace pisigner::daemon {
@@ -33,7 +35,7 @@ struct App::Parts {
   config::Config config;
   metrics::Registry metrics;
   std::unique_ptr<hwm::Store> raw_store;
-  ClosableStore* closable_store = nullptr;  // raw_store, closed before a UPS power-off
+  hwm::ClosableStore* closable_store = nullptr;  // raw_store, closed before a UPS power-off
   std::unique_ptr<core::TimedStore> store;
   std::unique_ptr<hwm::Watermarks> watermarks;
   keys::Registry keys;
@@ -45,7 +47,7 @@ struct App::Parts {
   std::unique_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<HalRuntime> hal;  // UPS + uplink monitors; stopped first
-  std::unique_ptr<AdminRouter> admin_router;
+  std::unique_ptr<http::AdminRouter> admin_router;
   std::unique_ptr<http::Server> admin_server;  // null when server.admin_listen is empty
 };
 
@@ -74,7 +76,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   auto store = hwm::open_sqlite_store(cfg.store.path);
   if (!store) return fail(Error{"high-watermark store: " + store.error().message});
-  auto closable = std::make_unique<ClosableStore>(std::move(store).value());
+  auto closable = std::make_unique<hwm::ClosableStore>(std::move(store).value());
   p->closable_store = closable.get();
   p->raw_store = std::move(closable);
   p->store = std::make_unique<core::TimedStore>(*p->raw_store, p->metrics, clock);
@@ -154,7 +156,8 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   so.max_connections = cfg.server.max_connections;
   p->server = std::make_unique<http::Server>(*p->router, so);
   if (!cfg.server.admin_listen.empty()) {
-    p->admin_router = std::make_unique<AdminRouter>(dynamic_cast<LedgerRuntime*>(p->key_runtime.get()));
+    const auto* ledgers = dynamic_cast<LedgerRuntime*>(p->key_runtime.get());
+    p->admin_router = std::make_unique<http::AdminRouter>(ledgers ? &ledgers->devices() : nullptr, ledger::enumerate_ledgers);
     http::ServerOptions ao = so;
     ao.listen = cfg.server.admin_listen;
     ao.io_threads = 1;

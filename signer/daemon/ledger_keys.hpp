@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "key_loader.hpp"
+#include "pisigner/devices/ledger_device.hpp"
 #include "pisigner/hwm/store.hpp"
 #include "pisigner/keys/ledger_key.hpp"
 #include "pisigner/ledger/hotplug.hpp"
@@ -27,25 +28,14 @@ class LedgerRuntime final : public KeyRuntime {
   void start();
   void stop() override;
 
-  struct Device {
-    std::string spec;  // "hid", a serial, "tcp://host:port"
-    std::shared_ptr<ledger::DeviceWorker> worker;
-    std::vector<keys::LedgerKey*> keys;
-  };
-  const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
-  Device* find_device(const std::string& pkh);
+  const devices::LedgerDevices& devices() const { return devices_; }
 
  private:
-  static health::ProbeResult compare_hwm(ledger::DeviceWorker& worker, const tezos::PublicKeyHash& pkh, hwm::Store& store);
-
   Clock& clock_;
   health::Health& health_;
   metrics::Registry& metrics_;
-  std::vector<std::unique_ptr<Device>> devices_;
+  devices::LedgerDevices devices_;
   std::unique_ptr<ledger::HotplugWatcher> hotplug_;
 };
-
-// A one-line health verdict from a device snapshot ("ok: Tezos Baking 2.5.1, ...", or what is wrong).
-health::ProbeResult judge(const ledger::DeviceState& st, const keys::LedgerKey& key);
 
 }  // namespace pisigner::daemon

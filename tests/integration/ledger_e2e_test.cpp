@@ -263,3 +263,26 @@ TEST(LedgerE2E, DeviceWatermarkAheadOfTheStoreIsReportedAndRefusalsCounted) {
   EXPECT_NE(detail.find("device main level 1000 is above the store's 5"), std::string::npos) << detail << c.get("/authorized").body;
   EXPECT_EQ(c.get("/authorized").status, 200);  // information only
 }
+
+// Guards a crash: the admin API echoed the request path into its JSON reply, and a path that is
+// not UTF-8 made the JSON encoder throw on the handler thread, which aborted pisignerd.
+TEST(LedgerE2E, AdminPathThatIsNotUtf8IsAnsweredAndTheDaemonKeepsServing) {
+  Vledger v;
+  TempDir dir("ledger-admin-utf8");
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s);
+  ASSERT_NE(d.admin_port(), 0);
+  HttpClient admin(d.admin_port());
+  for (const char* target : {"/ledger/\xff", "/ledger/\xc3("}) {
+    auto r = admin.get(target);
+    EXPECT_EQ(r.status, 404) << r.body;
+    EXPECT_FALSE(json::parse(r.body, nullptr, false).is_discarded()) << r.body;
+  }
+  auto bad_pkh = admin.post("/ledger/authorize", "{\"pkh\":\"tz1\\u00ff\"}");
+  EXPECT_EQ(bad_pkh.status, 400) << bad_pkh.body;
+  // Both listeners still answer, and the device still signs.
+  EXPECT_EQ(admin.get("/ledger").status, 200);
+  EXPECT_EQ(c.get("/healthz").status, 200);
+  EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(5, 0))).status, 200);
+}
