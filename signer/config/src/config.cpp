@@ -7,9 +7,11 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "pisigner/crypto/curve.hpp"
 #include "pisigner/crypto/hd.hpp"
 #include "pisigner/tezos/keys.hpp"
 #include "hal_sections.hpp"
+#include "secret_text.hpp"
 
 namespace pisigner::config {
 
@@ -107,6 +109,22 @@ std::uint8_t parse_magic(const Reader& r, const toml::node* n, const std::string
     r.error(n, "policy.magic_bytes", "'" + text + "' is not a byte (0x00-0xFF)");
   }
   return static_cast<std::uint8_t>(v);
+}
+
+// One device worker owns a Ledger; a second key on the same device would have its signatures
+// thrown away, so the config is refused. "hid" takes the first Ledger found, which may be the one
+// another key names by serial; tcp:// devices are separate emulators and only clash by address.
+void check_device_free(const Reader& r, const std::vector<KeyConfig>& earlier, const KeyConfig& k, const toml::table& t,
+                       const std::string& p) {
+  auto usb = [](const std::string& device) { return device.rfind("tcp://", 0) != 0; };
+  for (const auto& other : earlier) {
+    if (other.backend != "ledger") continue;
+    const bool clash = other.device == k.device || (usb(k.device) && usb(other.device) && (k.device == "hid" || other.device == "hid"));
+    if (!clash) continue;
+    r.error(t.get("device") ? t.get("device") : &t, p + "device",
+            "\"" + k.device + "\" may be the same Ledger as the key at line " + std::to_string(other.line) + " (device \"" +
+                other.device + "\"): one key per device; with several Ledgers, name each by its serial number");
+  }
 }
 
 Config build(const toml::table& root, const std::string& source) {
@@ -214,7 +232,13 @@ Config build(const toml::table& root, const std::string& source) {
           r.error(r.node(t, "curve"), p + "curve", "must be ed25519, secp256k1 or p256");
         }
         if (k.pkh.empty()) r.error(&t, p + "pkh", "is required: the address expected at that path");
-        if (auto pkh = tezos::PublicKeyHash::parse(k.pkh); !pkh) r.error(r.node(t, "pkh"), p + "pkh", pkh.error().message);
+        auto pkh = tezos::PublicKeyHash::parse(k.pkh);
+        if (!pkh) r.error(r.node(t, "pkh"), p + "pkh", pkh.error().message);
+        if (crypto::curve_name(pkh->curve) != k.curve) {
+          r.error(r.node(t, "pkh"), p + "pkh", "is a " + std::string(crypto::curve_name(pkh->curve)) +
+                                                   " address, but curve is \"" + k.curve + "\"");
+        }
+        check_device_free(r, c.keys, k, t, p);
       } else {
         r.error(t.get("backend") ? t.get("backend") : &t, p + "backend", "must be \"soft\" or \"ledger\"");
       }
@@ -230,6 +254,7 @@ Config build(const toml::table& root, const std::string& source) {
 Result<Config, Error> parse(std::string_view text, std::string_view source_name) {
   try {
     toml::table root = toml::parse(text, source_name);
+    WipeSecretNodes wipe(root);  // the parsed secret_key strings are overwritten when `root` goes
     return build(root, std::string(source_name));
   } catch (const toml::parse_error& e) {
     std::ostringstream s;
@@ -241,11 +266,9 @@ Result<Config, Error> parse(std::string_view text, std::string_view source_name)
 }
 
 Result<Config, Error> load_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Error{path.string() + ": cannot read configuration file"});
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path.string());
+  auto text = read_secret_file(path);
+  if (!text) return fail(Error{path.string() + ": cannot read configuration file"});
+  return parse(text->view(), path.string());
 }
 
 }  // namespace pisigner::config

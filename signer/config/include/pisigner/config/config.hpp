@@ -82,8 +82,17 @@ struct Config {
   std::vector<KeyConfig> keys;
 };
 
-// Errors read "FILE:LINE:COL: key: what is wrong".
+// Errors read "FILE:LINE:COL: key: what is wrong". Besides each value, the loader refuses two Ledger
+// keys that would share one device (same `device`, or "hid" beside another USB key): one worker owns
+// a device, and a second key on it could not sign.
 Result<Config, Error> load_file(const std::filesystem::path& path);
 Result<Config, Error> parse(std::string_view text, std::string_view source_name);
+
+// Refuses a world-readable file that holds a secret: `config.source` when a [[key]] has a
+// secret_key, and every passphrase_file. Errors name the file and the chmod that fixes it.
+Result<void, Error> check_secret_files(const Config& config);
+
+// Overwrites every secret_key text in `config` (sodium_memzero) once the keys are built from it.
+void wipe_secrets(Config& config);
 
 }  // namespace pisigner::config
