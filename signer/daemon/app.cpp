@@ -84,7 +84,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   policy::PolicyConfig pc;
   pc.magic_bytes = cfg.policy.magic_bytes;
-  for (const auto& c : cfg.policy.chains) pc.chains.insert(tezos::ChainId::parse(c).value());  // validated by config
+  pc.chains.insert(cfg.policy.chains.begin(), cfg.policy.chains.end());
   p->policy = policy::Policy(pc);
 
   auto auth = policy::Authenticator::build(cfg.auth.required, cfg.auth.authorized_keys);

@@ -47,7 +47,7 @@ Result<void, Error> check_keys(const config::Config& cfg) {
       if (!e) return fail(e.error());
       pkh = e->key->pkh().to_b58();
     } else {
-      pkh = k.pkh;  // a Ledger key's address is in the config (validated there)
+      pkh = k.pkh.to_b58();  // a Ledger key's address is in the config
     }
     if (!seen.insert(pkh).second) return fail(Error{where(cfg, k) + ": key " + pkh + " is configured twice"});
   }

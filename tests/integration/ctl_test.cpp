@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "support/daemon.hpp"
@@ -227,4 +229,35 @@ TEST(Pisignerctl, StatusFitsEightyColumnsWithALedgerKey) {
   }
   EXPECT_TRUE(saw_ledger_check) << out;
   EXPECT_NE(out.find("NetXxkAx4woPLyu"), std::string::npos) << out;
+}
+
+// Root running `pisignerctl hwm ...` must not leave root-owned files in the store: pisignerd runs as
+// the directory's owner and could no longer open its own database, WAL or lock file.
+TEST(Pisignerctl, HwmCommandsRunAsRootLeaveNoRootOwnedFile) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  constexpr uid_t kNobody = 65534;
+  TempDir dir("ctl-root");
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  const auto parent = dir.path() / "data";
+  std::filesystem::create_directories(parent);
+  ASSERT_EQ(::chown(parent.c_str(), kNobody, kNobody), 0);
+  const std::string store = (parent / "store").string();  // new: created as its parent's owner
+  auto [rc, out] = run_command({pisignerctl_path(), "hwm", "init", "--store", store});
+  ASSERT_EQ(rc, 0) << out;
+  auto [rc2, out2] = run_command({pisignerctl_path(), "hwm", "set", "--store", store, "--kind", "attestation", "--chain",
+                                  "NetXxkAx4woPLyu", "--pkh", kBootstrap1Pkh, "--level", "9", "--yes"});
+  EXPECT_EQ(rc2, 0) << out2;
+  auto [rc3, out3] = run_command({pisignerctl_path(), "hwm", "show", "--store", store, "--json"});
+  EXPECT_EQ(rc3, 0) << out3;
+  EXPECT_EQ(json::parse(out3)[0]["level"], 9) << out3;
+  struct stat st {};
+  ASSERT_EQ(::stat(store.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kNobody);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(store)) {
+    ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kNobody) << e.path();
+    ++files;
+  }
+  EXPECT_GE(files, 2);  // hwm.sqlite, hwm.lock (and WAL files)
 }

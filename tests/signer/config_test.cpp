@@ -100,7 +100,8 @@ TEST(Config, FullConfiguration) {
   EXPECT_EQ(c.server.idle_timeout, 120s);
   EXPECT_EQ(c.store.path, "/srv/pisigner");
   EXPECT_EQ(c.policy.magic_bytes, (std::set<std::uint8_t>{0x03, 0x11, 0x12, 0x13}));
-  EXPECT_EQ(c.policy.chains, std::vector<std::string>{"NetXdQprcVkpaWU"});
+  ASSERT_EQ(c.policy.chains.size(), 1u);
+  EXPECT_EQ(c.policy.chains[0].to_b58(), "NetXdQprcVkpaWU");
   EXPECT_TRUE(c.auth.required);
   EXPECT_EQ(c.auth.authorized_keys.size(), 1u);
   EXPECT_EQ(c.health.interval, 500ms);
@@ -109,9 +110,9 @@ TEST(Config, FullConfiguration) {
   ASSERT_EQ(c.keys.size(), 2u);
   EXPECT_EQ(c.keys[0].backend, "ledger");
   EXPECT_EQ(c.keys[0].device, "tcp://127.0.0.1:9999");
-  EXPECT_EQ(c.keys[0].path, "m/44'/1729'/0'/0'");
-  EXPECT_EQ(c.keys[0].curve, "ed25519");
-  EXPECT_EQ(c.keys[0].pkh, "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");
+  EXPECT_EQ(c.keys[0].path, (std::vector<std::uint32_t>{0x8000002cu, 0x800006c1u, 0x80000000u, 0x80000000u}));
+  EXPECT_EQ(c.keys[0].curve, crypto::Curve::Ed25519);
+  EXPECT_EQ(c.keys[0].pkh.to_b58(), "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");
   EXPECT_EQ(c.keys[0].timeout, 1500ms);
   EXPECT_EQ(c.keys[0].line, 29);
   EXPECT_EQ(c.keys[1].backend, "soft");
@@ -148,7 +149,7 @@ TEST(Config, LedgerDefaults) {
                  "l.toml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->keys[0].device, "hid");
-  EXPECT_EQ(r->keys[0].curve, "ed25519");
+  EXPECT_EQ(r->keys[0].curve, crypto::Curve::Ed25519);
   EXPECT_EQ(r->keys[0].timeout, 3000ms);
 }
 
@@ -284,7 +285,7 @@ TEST(Config, WipeSecretsOverwritesTheSecretKeyText) {
   ASSERT_FALSE(r->keys[1].secret_key.empty());
   wipe_secrets(*r);
   EXPECT_TRUE(r->keys[1].secret_key.empty());
-  EXPECT_EQ(r->keys[0].pkh, "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");  // nothing else changes
+  EXPECT_EQ(r->keys[0].pkh.to_b58(), "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");  // nothing else changes
 }
 
 TEST(Config, SecretTextIsOverwrittenInPlace) {

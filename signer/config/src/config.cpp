@@ -166,9 +166,10 @@ Config build(const toml::table& root, const std::string& source) {
         c.policy.magic_bytes.insert(parse_magic(r, n, s));
       }
     }
-    c.policy.chains = r.strings(*t, "chains", "policy.chains", {});
-    for (const auto& ch : c.policy.chains) {
-      if (auto id = tezos::ChainId::parse(ch); !id) r.error(r.node(*t, "chains"), "policy.chains", "'" + ch + "': " + id.error().message);
+    for (const auto& ch : r.strings(*t, "chains", "policy.chains", {})) {
+      auto id = tezos::ChainId::parse(ch);
+      if (!id) r.error(r.node(*t, "chains"), "policy.chains", "'" + ch + "': " + id.error().message);
+      c.policy.chains.push_back(*id);
     }
   }
   if (auto* t = r.table(root, "auth", "auth")) {
@@ -219,25 +220,29 @@ Config build(const toml::table& root, const std::string& source) {
         }
       } else if (k.backend == "ledger") {
         r.only(t, p, {"backend", "device", "path", "curve", "pkh", "timeout_ms"});
+        std::string path, curve = "ed25519", pkh_text;
         r.get(t, "device", p + "device", k.device);
-        r.get(t, "path", p + "path", k.path);
-        r.get(t, "curve", p + "curve", k.curve);
-        r.get(t, "pkh", p + "pkh", k.pkh);
+        r.get(t, "path", p + "path", path);
+        r.get(t, "curve", p + "curve", curve);
+        r.get(t, "pkh", p + "pkh", pkh_text);
         k.timeout = std::chrono::milliseconds(r.integer(t, "timeout_ms", p + "timeout_ms", 3000, 100, 600000));
         if (k.device.empty()) k.device = "hid";
-        if (k.path.empty()) r.error(&t, p + "path", "is required for backend = \"ledger\"");
-        if (auto path = crypto::parse_path(k.path); !path) r.error(r.node(t, "path"), p + "path", path.error().message);
-        if (k.curve.empty()) k.curve = "ed25519";
-        if (k.curve != "ed25519" && k.curve != "secp256k1" && k.curve != "p256") {
-          r.error(r.node(t, "curve"), p + "curve", "must be ed25519, secp256k1 or p256");
-        }
-        if (k.pkh.empty()) r.error(&t, p + "pkh", "is required: the address expected at that path");
-        auto pkh = tezos::PublicKeyHash::parse(k.pkh);
+        if (path.empty()) r.error(&t, p + "path", "is required for backend = \"ledger\"");
+        auto parsed_path = crypto::parse_path(path);
+        if (!parsed_path) r.error(r.node(t, "path"), p + "path", parsed_path.error().message);
+        k.path = std::move(*parsed_path);
+        if (curve == "ed25519") k.curve = crypto::Curve::Ed25519;
+        else if (curve == "secp256k1") k.curve = crypto::Curve::Secp256k1;
+        else if (curve == "p256") k.curve = crypto::Curve::P256;
+        else r.error(r.node(t, "curve"), p + "curve", "must be ed25519, secp256k1 or p256");
+        if (pkh_text.empty()) r.error(&t, p + "pkh", "is required: the address expected at that path");
+        auto pkh = tezos::PublicKeyHash::parse(pkh_text);
         if (!pkh) r.error(r.node(t, "pkh"), p + "pkh", pkh.error().message);
-        if (crypto::curve_name(pkh->curve) != k.curve) {
+        if (pkh->curve != k.curve) {
           r.error(r.node(t, "pkh"), p + "pkh", "is a " + std::string(crypto::curve_name(pkh->curve)) +
-                                                   " address, but curve is \"" + k.curve + "\"");
+                                                   " address, but curve is \"" + curve + "\"");
         }
+        k.pkh = *pkh;
         check_device_free(r, c.keys, k, t, p);
       } else {
         r.error(t.get("backend") ? t.get("backend") : &t, p + "backend", "must be \"soft\" or \"ledger\"");

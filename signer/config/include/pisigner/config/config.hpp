@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "pisigner/config/hal_config.hpp"
+#include "pisigner/crypto/curve.hpp"
 #include "pisigner/result.hpp"
+#include "pisigner/tezos/keys.hpp"
 
 namespace pisigner::config {
 
@@ -37,7 +39,7 @@ struct StoreConfig {
 
 struct PolicyConfig {
   std::set<std::uint8_t> magic_bytes{0x11, 0x12, 0x13};
-  std::vector<std::string> chains;  // base58 chain ids; empty = any
+  std::vector<tezos::ChainId> chains;  // empty = any
 };
 
 struct AuthConfig {
@@ -61,11 +63,11 @@ struct KeyConfig {
   std::string secret_key;
   std::optional<std::filesystem::path> passphrase_file;
   bool allow_mainnet = false;
-  // ledger
-  std::string device;   // "hid", a serial number, or "tcp://host:port"
-  std::string path;     // "m/44'/1729'/0'/0'"
-  std::string curve;    // "ed25519" | "secp256k1" | "p256"
-  std::string pkh;      // expected tz address at that path
+  // ledger: parsed once here, never re-parsed downstream
+  std::string device;                                // "hid", a serial number, or "tcp://host:port"
+  std::vector<std::uint32_t> path;                   // BIP32 path ("m/44'/1729'/0'/0'"), hardened bits set
+  crypto::Curve curve = crypto::Curve::Ed25519;      // ed25519 | secp256k1 | p256
+  tezos::PublicKeyHash pkh;                          // expected address at that path (its curve is `curve`)
   std::chrono::milliseconds timeout{3000};
 };
 
