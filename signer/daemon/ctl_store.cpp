@@ -57,7 +57,9 @@ std::optional<fs::path> store_dir(const Common& c) {
     std::cerr << "pisignerctl: " << cfg.error().message << " (or pass --store DIR)\n";
     return std::nullopt;
   }
-  return cfg->store.path;
+  const fs::path dir = cfg->store.path;
+  config::wipe_secrets(*cfg);  // only store.path is needed here
+  return dir;
 }
 
 std::unique_ptr<hwm::Store> open_store(const fs::path& dir, StoreAccess access) {
