@@ -1,5 +1,7 @@
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "ctl.hpp"
@@ -57,12 +59,17 @@ int show(const Common& c) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << std::left << std::setw(16) << "KIND" << std::setw(17) << "CHAIN" << std::setw(38) << "PKH" << std::setw(10)
-            << "LEVEL" << std::setw(7) << "ROUND" << "SIGNED\n";
-  for (const auto& [k, r] : *records) {
-    std::cout << std::setw(16) << tezos::kind_name(k.kind) << std::setw(17) << k.chain.to_b58() << std::setw(38)
-              << k.pkh.to_b58() << std::setw(10) << r.level << std::setw(7) << (r.round ? std::to_string(*r.round) : "-")
-              << (r.signature ? "yes" : "no") << "\n";
+  // Grouped by chain, so each line fits an 80-column terminal.
+  std::map<std::string, std::vector<std::pair<hwm::HwmKey, hwm::Record>>> by_chain;
+  for (const auto& [k, r] : *records) by_chain[k.chain.to_b58()].emplace_back(k, r);
+  for (const auto& [chain, list] : by_chain) {
+    std::cout << "chain " << chain << "\n  " << std::left << std::setw(16) << "KIND" << std::setw(38) << "PKH"
+              << std::setw(11) << "LEVEL" << std::setw(7) << "ROUND" << "SIGNED\n";
+    for (const auto& [k, r] : list) {
+      std::cout << "  " << std::setw(16) << tezos::kind_name(k.kind) << std::setw(38) << k.pkh.to_b58() << std::setw(11)
+                << r.level << std::setw(7) << (r.round ? std::to_string(*r.round) : "-") << (r.signature ? "yes" : "no")
+                << "\n";
+    }
   }
   if (records->empty()) std::cout << "(no watermarks yet)\n";
   return 0;

@@ -55,6 +55,8 @@ TEST(Pisignerctl, HwmShowSetAndImportOctez) {
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("attestation"), std::string::npos) << out;
     EXPECT_NE(out.find("100"), std::string::npos) << out;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
     auto [rc2, out2] = run_command({pisignerctl_path(), "hwm", "--store", store, "set", "--kind", "attestation", "--chain",
                                     "NetXxkAx4woPLyu", "--pkh", kBootstrap1Pkh, "--level", "5", "--round", "0", "--yes"});
     EXPECT_NE(rc2, 0);
