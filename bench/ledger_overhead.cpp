@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
         << "\"\n[log]\nlevel = \"warn\"\n[[key]]\nbackend = \"ledger\"\ndevice = "
         << "\"tcp://127.0.0.1:" << apdu_port << "\"\npath = \"" << kPath << "\"\ncurve = \"ed25519\"\npkh = \"" << kPkh
         << "\"\ntimeout_ms = 1000\n";
+    pb::init_store(PISIGNERD_PATH, dir.path() / "store");
     pb::Child daemon({PISIGNERD_PATH, "-c", (dir.path() / "pisigner.toml").string(), "--print-ports"},
                      (dir.path() / "pisignerd.log").string());
     const auto port = daemon.wait_port(20s);

@@ -41,9 +41,14 @@ rc=0; pisignerd --check-config "$CONF" >/dev/null 2>&1 || rc=$?
 [ $rc = 78 ] || fail "shipped config: expected 78 (no key), got $rc"
 ok "programs run; shipped config waits for a key"
 
-echo "== populate the store, edit the conffile"
-# As StateDirectory=pisigner (mode 0700) would create it on the first start.
-install -d -o pisigner -g pisigner -m 0700 "$STORE"
+echo "== the store the postinst created, populate it, edit the conffile"
+[ "$(stat -c '%U:%G %a' "$STORE")" = "pisigner:pisigner 700" ] || fail "store dir: $(stat -c '%U:%G %a' "$STORE")"
+[ "$(stat -c '%U:%G %a' "$STORE/hwm.sqlite")" = "pisigner:pisigner 600" ] || fail "hwm.sqlite: $(stat -c '%U:%G %a' "$STORE/hwm.sqlite")"
+[ "$(pisignerctl hwm show --store "$STORE" --json | tr -d ' \n')" = "[]" ] || fail "a new store is not empty"
+[ -z "$(find "$STORE" -user root)" ] || fail "root-owned files in the store: $(find "$STORE" -user root)"
+rc=0; pisignerctl hwm init --store "$STORE" >/dev/null 2>&1 || rc=$?
+[ $rc = 1 ] || fail "hwm init over an existing store: expected 1, got $rc"
+ok "postinst created an empty store, pisigner:pisigner 0600; root's reads left no root-owned file"
 runuser -u pisigner -- pisignerctl hwm --store "$STORE" set --kind attestation --chain NetXdQprcVkpaWU \
   --pkh "$PKH" --level 4242 --round 3 -y >/dev/null
 runuser -u pisigner -- pisignerctl hwm --store "$STORE" set --kind block --chain NetXdQprcVkpaWU \

@@ -43,6 +43,9 @@ VPORT=$(sed -n 's/.*apdu=\([0-9]*\).*/\1/p' <<<"$ready")
 CPORT=$(sed -n 's/.*control=\([0-9]*\).*/\1/p' <<<"$ready")
 sed -i "s/__VLEDGER_PORT__/$VPORT/" "$DEMO/pisigner.toml"
 
+# pisignerd never creates its high-watermark store: the first run creates it here, once.
+[ -e "$DEMO/store/hwm.sqlite" ] || "$BUILD/signer/daemon/pisignerctl" hwm init --store "$DEMO/store"
+
 "$BUILD/signer/daemon/pisignerd" -c "$DEMO/pisigner.toml" 2> >(tee -a "$DEMO/pisignerd.log" >&2) &
 pids+=("$!")
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$API_PORT/authorized" >/dev/null 2>&1 && break; sleep 0.2; done

@@ -99,6 +99,8 @@ Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vec
     for (const auto& k : keys) f << "\n[[key]]\nbackend = \"soft\"\nsecret_key = \"" << k.secret_uri << "\"\n";
     if (!f) throw std::runtime_error("cannot write " + config.string());
   }
+  fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);  // pisignerd refuses a world-readable secret_key
+  init_store(bin.pisignerd, dir / "store");
   Running r;
   r.child = std::make_unique<Child>(std::vector<std::string>{bin.pisignerd, "-c", config.string(), "--print-ports"},
                                     (dir / "pisignerd.log").string());
@@ -111,6 +113,13 @@ Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vec
     throw std::runtime_error(std::string(e.what()) + "\n" + text.str());
   }
   return r;
+}
+
+void init_store(const std::string& pisignerd, const fs::path& store) {
+  if (fs::exists(store / "hwm.sqlite")) return;
+  const fs::path ctl = fs::path(pisignerd).parent_path() / "pisignerctl";
+  const std::string cmd = "'" + ctl.string() + "' hwm init --store '" + store.string() + "' >/dev/null";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
 }
 
 Running start_baseline(const Binaries& bin, const fs::path& dir) {

@@ -52,6 +52,9 @@ struct Running {
   std::uint16_t port = 0;
 };
 Running start_pisignerd(const Binaries& bin, const std::filesystem::path& dir, const std::vector<SoftKeySpec>& keys);
+// `pisignerctl hwm init --store DIR` (pisignerctl beside `pisignerd`): pisignerd never creates its
+// store. Throws std::runtime_error when init fails.
+void init_store(const std::string& pisignerd, const std::filesystem::path& store);
 Running start_baseline(const Binaries& bin, const std::filesystem::path& dir);
 
 // Latency percentiles in microseconds.

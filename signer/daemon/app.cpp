@@ -74,7 +74,9 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   p->clock = &clock;
   p->config = cfg;
 
-  auto store = hwm::open_sqlite_store(cfg.store.path);
+  hwm::SqliteOptions store_options;
+  store_options.create = false;  // only `pisignerctl hwm init` creates a store; a missing one is refused
+  auto store = hwm::open_sqlite_store(cfg.store.path, store_options);
   if (!store) return fail(Error{"high-watermark store: " + store.error().message});
   auto closable = std::make_unique<hwm::ClosableStore>(std::move(store).value());
   p->closable_store = closable.get();
@@ -85,7 +87,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   policy::PolicyConfig pc;
   pc.magic_bytes = cfg.policy.magic_bytes;
-  for (const auto& c : cfg.policy.chains) pc.chains.insert(tezos::ChainId::parse(c).value());  // validated by config
+  pc.chains.insert(cfg.policy.chains.begin(), cfg.policy.chains.end());
   p->policy = policy::Policy(pc);
 
   auto auth = policy::Authenticator::build(cfg.auth.required, cfg.auth.authorized_keys);
@@ -96,6 +98,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   auto loaded = load_keys(cfg, clock, *p->health, p->metrics);
   if (!loaded) return fail(loaded.error());
   p->keys = std::move(loaded->registry);
+  config::wipe_secrets(p->config);  // the keys are built; their text is not needed again
   p->key_runtime = std::move(loaded->runtime);
   if (auto* ledgers = dynamic_cast<LedgerRuntime*>(p->key_runtime.get())) ledgers->attach_store(*p->store);
 

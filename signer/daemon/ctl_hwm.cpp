@@ -1,10 +1,12 @@
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "ctl.hpp"
+#include "ctl_store.hpp"
 #include "pisigner/bytes.hpp"
-#include "pisigner/config/config.hpp"
 #include "pisigner/hwm/octez_import.hpp"
 #include "pisigner/hwm/store.hpp"
 
@@ -18,15 +20,7 @@ struct SetArgs {
   std::optional<std::int64_t> round;
 };
 
-std::filesystem::path store_dir(const Common& c) {
-  if (!c.store.empty()) return c.store;
-  auto cfg = config::load_file(c.config);
-  if (!cfg) {
-    std::cerr << "pisignerctl: " << cfg.error().message << " (or pass --store DIR)\n";
-    std::exit(78);
-  }
-  return cfg->store.path;
-}
+constexpr int kExitConfig = 78;
 
 bool confirm(const Common& c, const std::string& what) {
   if (c.yes) return true;
@@ -36,17 +30,21 @@ bool confirm(const Common& c, const std::string& what) {
   return answer == "yes";
 }
 
+int init(const Common& c) {
+  auto dir = store_dir(c);
+  if (!dir) return kExitConfig;
+  auto store = open_store(*dir, StoreAccess::Create);
+  if (!store) return 1;
+  std::cout << "created an empty high-watermark store in " << dir->string() << "\n";
+  return 0;
+}
+
 int show(const Common& c) {
-  hwm::SqliteOptions opts;
-  opts.read_only = true;  // no lock, no write probe: safe while the daemon runs (WAL)
-  opts.exclusive = false;
-  opts.create = false;
-  auto store = hwm::open_sqlite_store(store_dir(c), opts);
-  if (!store) {
-    std::cerr << "pisignerctl: " << store.error().message << "\n";
-    return 1;
-  }
-  auto records = (*store)->list();
+  auto dir = store_dir(c);
+  if (!dir) return kExitConfig;
+  auto store = open_store(*dir, StoreAccess::ReadOnly);  // no lock, no write: safe while the daemon runs
+  if (!store) return 1;
+  auto records = store->list();
   if (!records) {
     std::cerr << "pisignerctl: " << records.error().message << "\n";
     return 1;
@@ -61,12 +59,17 @@ int show(const Common& c) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << std::left << std::setw(16) << "KIND" << std::setw(17) << "CHAIN" << std::setw(38) << "PKH" << std::setw(10)
-            << "LEVEL" << std::setw(7) << "ROUND" << "SIGNED\n";
-  for (const auto& [k, r] : *records) {
-    std::cout << std::setw(16) << tezos::kind_name(k.kind) << std::setw(17) << k.chain.to_b58() << std::setw(38)
-              << k.pkh.to_b58() << std::setw(10) << r.level << std::setw(7) << (r.round ? std::to_string(*r.round) : "-")
-              << (r.signature ? "yes" : "no") << "\n";
+  // Grouped by chain, so each line fits an 80-column terminal.
+  std::map<std::string, std::vector<std::pair<hwm::HwmKey, hwm::Record>>> by_chain;
+  for (const auto& [k, r] : *records) by_chain[k.chain.to_b58()].emplace_back(k, r);
+  for (const auto& [chain, list] : by_chain) {
+    std::cout << "chain " << chain << "\n  " << std::left << std::setw(16) << "KIND" << std::setw(38) << "PKH"
+              << std::setw(11) << "LEVEL" << std::setw(7) << "ROUND" << "SIGNED\n";
+    for (const auto& [k, r] : list) {
+      std::cout << "  " << std::setw(16) << tezos::kind_name(k.kind) << std::setw(38) << k.pkh.to_b58() << std::setw(11)
+                << r.level << std::setw(7) << (r.round ? std::to_string(*r.round) : "-") << (r.signature ? "yes" : "no")
+                << "\n";
+    }
   }
   if (records->empty()) std::cout << "(no watermarks yet)\n";
   return 0;
@@ -83,10 +86,12 @@ int set(const Common& c, const SetArgs& a) {
     std::cerr << "pisignerctl: --level and --round must be between 0 and 2147483647\n";
     return 2;
   }
-  auto store = hwm::open_sqlite_store(store_dir(c));  // exclusive: refuses while pisignerd runs
-  if (!store) { std::cerr << "pisignerctl: " << store.error().message << "\n"; return 1; }
+  auto dir = store_dir(c);
+  if (!dir) return kExitConfig;
+  auto store = open_store(*dir, StoreAccess::Write);  // exclusive: refuses while pisignerd runs
+  if (!store) return 1;
   hwm::HwmKey key{*kind, *chain, *pkh};
-  auto current = (*store)->get(key);
+  auto current = store->get(key);
   std::string before = current && *current ? std::to_string((*current)->level) + "/" +
                                                  ((*current)->round ? std::to_string(*(*current)->round) : "-")
                                            : "none";
@@ -97,7 +102,7 @@ int set(const Common& c, const SetArgs& a) {
     std::cerr << "pisignerctl: not confirmed; nothing changed\n";
     return 1;
   }
-  auto r = hwm::set_watermark(**store, key, static_cast<std::int32_t>(a.level),
+  auto r = hwm::set_watermark(*store, key, static_cast<std::int32_t>(a.level),
                               a.round ? std::optional<std::int32_t>(static_cast<std::int32_t>(*a.round)) : std::nullopt);
   if (!r) { std::cerr << "pisignerctl: " << r.error().message << "\n"; return 1; }
   std::cout << "watermark set: " << a.kind << " " << a.chain << " " << a.pkh << " " << after << "\n";
@@ -105,13 +110,15 @@ int set(const Common& c, const SetArgs& a) {
 }
 
 int import_octez(const Common& c, const std::string& dir) {
-  auto store = hwm::open_sqlite_store(store_dir(c));
-  if (!store) { std::cerr << "pisignerctl: " << store.error().message << "\n"; return 1; }
+  auto store_path = store_dir(c);
+  if (!store_path) return kExitConfig;
+  auto store = open_store(*store_path, StoreAccess::Write);
+  if (!store) return 1;
   if (!confirm(c, "Import octez watermarks from " + dir + " (records are only ever raised, never lowered).")) {
     std::cerr << "pisignerctl: not confirmed; nothing changed\n";
     return 1;
   }
-  auto r = hwm::import_octez_dir(**store, dir);
+  auto r = hwm::import_octez_dir(*store, dir);
   if (!r) { std::cerr << "pisignerctl: " << r.error().message << "\n"; return 1; }
   int imported = 0, kept = 0;
   for (const auto& f : *r) {
@@ -134,6 +141,11 @@ void add_hwm(CLI::App& app, Common& common, int& rc) {
   hwm->require_subcommand(1);
   hwm->add_option("--config", common.config, "pisignerd config (for store.path)")->capture_default_str();
   hwm->add_option("--store", common.store, "Store directory (overrides the config)");
+  // `hwm show --store DIR` as well as `hwm --store DIR show`: the subcommands hand them up.
+  hwm->fallthrough();
+
+  auto* init_cmd = hwm->add_subcommand("init", "Create an empty store (once, before pisignerd's first start)");
+  init_cmd->callback([&] { rc = init(common); });
 
   auto* show_cmd = hwm->add_subcommand("show", "List every watermark");
   show_cmd->add_flag("--json", common.json, "Print JSON");

@@ -75,6 +75,8 @@ void add_ledger(CLI::App& app, Common& common, int& rc) {
   led->require_subcommand(1);
   led->add_option("--admin-url", a.admin_url, "Daemon admin API (server.admin_listen)")->capture_default_str();
   led->add_flag("--json", common.json, "Print JSON");
+  // `ledger info --json` and `ledger --json info` alike: the subcommands hand these up.
+  led->fallthrough();
 
   led->add_subcommand("list", "Ledgers visible on USB")->callback([&] { rc = call(a, "GET", "/ledger/devices", nullptr, common.json); });
   led->add_subcommand("info", "Version, authorized key, device watermarks, state")->callback([&] {

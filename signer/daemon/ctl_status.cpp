@@ -1,5 +1,9 @@
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <sstream>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "ctl.hpp"
@@ -11,10 +15,78 @@ namespace pisigner::ctl {
 using nlohmann::json;
 
 namespace {
+
+constexpr std::size_t kWidth = 80;  // a baker's SSH terminal
+
 std::string str(const json& j) {
   if (j.is_null()) return "-";
   if (j.is_string()) return j.get<std::string>();
   return j.dump();
+}
+
+// Word-wraps `text` into lines of at most kWidth columns, each starting with `indent` spaces; a
+// word longer than a line is cut.
+void wrapped(std::ostream& out, const std::string& text, std::size_t indent) {
+  const std::size_t room = kWidth - indent;
+  std::istringstream words(text);
+  std::string line;
+  auto flush = [&] {
+    if (!line.empty()) out << std::string(indent, ' ') << line << "\n";
+    line.clear();
+  };
+  for (std::string w; words >> w;) {
+    while (w.size() > room) {
+      flush();
+      out << std::string(indent, ' ') << w.substr(0, room) << "\n";
+      w.erase(0, room);
+    }
+    if (!line.empty() && line.size() + 1 + w.size() > room) flush();
+    line += (line.empty() ? "" : " ") + w;
+  }
+  flush();
+}
+
+void print_keys(std::ostream& out, const json& keys) {
+  out << "KEYS\n";
+  for (const auto& k : keys) {
+    out << "  " << std::left << std::setw(38) << str(k["pkh"]) << str(k["backend"])
+        << (k.value("allow_mainnet", false) ? "  (mainnet allowed)" : "") << "\n";
+    wrapped(out, "public key " + str(k["public_key"]), 4);
+  }
+}
+
+// The name column is as wide as the longest name ("ledger tz1…" is 43), the detail goes on its
+// own wrapped line: the columns never run into each other and nothing passes 80 columns.
+void print_checks(std::ostream& out, const json& checks) {
+  std::size_t name_width = 5;
+  for (const auto& ch : checks) name_width = std::max(name_width, str(ch["name"]).size());
+  name_width = std::min<std::size_t>(name_width + 2, kWidth - 2 - 27);
+  out << "HEALTH CHECKS\n  " << std::left << std::setw(static_cast<int>(name_width)) << "CHECK" << std::setw(10)
+      << "REQUIRED" << std::setw(9) << "STATE" << "AGE\n";
+  for (const auto& ch : checks) {
+    std::string name = str(ch["name"]);
+    if (name.size() >= name_width) name = name.substr(0, name_width - 2) + "~";
+    const std::string age = ch["age_ms"].is_null() ? "-" : std::to_string(ch["age_ms"].get<long long>()) + "ms";
+    out << "  " << std::setw(static_cast<int>(name_width)) << name << std::setw(10)
+        << (ch.value("required", false) ? "yes" : "no") << std::setw(9) << str(ch["state"]) << age << "\n";
+    wrapped(out, str(ch["detail"]), 6);
+  }
+}
+
+// Grouped by chain, so a line holds kind, pkh, level and round within 80 columns.
+void print_watermarks(std::ostream& out, const json& watermarks) {
+  out << "HIGH WATERMARKS\n";
+  std::map<std::string, std::vector<json>> by_chain;
+  for (const auto& w : watermarks) by_chain[str(w["chain"])].push_back(w);
+  if (by_chain.empty()) out << "  (none yet)\n";
+  for (const auto& [chain, list] : by_chain) {
+    out << "  chain " << chain << "\n    " << std::left << std::setw(16) << "KIND" << std::setw(38) << "PKH"
+        << std::setw(11) << "LEVEL" << "ROUND\n";
+    for (const auto& w : list) {
+      out << "    " << std::setw(16) << str(w["kind"]) << std::setw(38) << str(w["pkh"]) << std::setw(11)
+          << str(w["level"]) << str(w["round"]) << "\n";
+    }
+  }
 }
 
 int show_status(const Common& c) {
@@ -26,30 +98,20 @@ int show_status(const Common& c) {
     std::cout << j.dump(2) << "\n";
     return authorized ? 0 : 1;
   }
-  std::cout << "pisignerd at " << c.url << ": "
-            << (authorized ? "AUTHORIZED (HAProxy sends traffic here)" : "NOT AUTHORIZED: " + str(j["health"]["summary"]))
-            << "\n\nKEYS\n";
-  for (const auto& k : j["keys"]) {
-    std::cout << "  " << std::left << std::setw(38) << str(k["pkh"]) << std::setw(8) << str(k["backend"])
-              << str(k["public_key"]) << (k.value("allow_mainnet", false) ? "  (mainnet allowed)" : "") << "\n";
-  }
-  std::cout << "\nHEALTH CHECKS\n  " << std::left << std::setw(20) << "CHECK" << std::setw(10) << "REQUIRED"
-            << std::setw(10) << "STATE" << std::setw(10) << "AGE" << "DETAIL\n";
-  for (const auto& ch : j["health"]["checks"]) {
-    std::string age = ch["age_ms"].is_null() ? "-" : std::to_string(ch["age_ms"].get<long long>()) + "ms";
-    std::cout << "  " << std::setw(20) << str(ch["name"]) << std::setw(10) << (ch.value("required", false) ? "yes" : "no")
-              << std::setw(10) << str(ch["state"]) << std::setw(10) << age << str(ch["detail"]) << "\n";
-  }
+  wrapped(std::cout, "pisignerd at " + c.url + ": " +
+                         (authorized ? "AUTHORIZED (HAProxy sends traffic here)"
+                                     : "NOT AUTHORIZED: " + str(j["health"]["summary"])),
+          0);
+  std::cout << "\n";
+  print_keys(std::cout, j["keys"]);
+  std::cout << "\n";
+  print_checks(std::cout, j["health"]["checks"]);
   std::cout << "\n";
   print_ups(std::cout, j, false);
   std::cout << "\n";
   print_uplink(std::cout, j, false);
-  std::cout << "\nHIGH WATERMARKS\n  " << std::setw(16) << "KIND" << std::setw(17) << "CHAIN" << std::setw(38) << "PKH"
-            << std::setw(10) << "LEVEL" << "ROUND\n";
-  for (const auto& w : j.value("watermarks", json::array())) {
-    std::cout << "  " << std::setw(16) << str(w["kind"]) << std::setw(17) << str(w["chain"]) << std::setw(38)
-              << str(w["pkh"]) << std::setw(10) << str(w["level"]) << str(w["round"]) << "\n";
-  }
+  std::cout << "\n";
+  print_watermarks(std::cout, j.value("watermarks", json::array()));
   return authorized ? 0 : 1;
 }
 }  // namespace

@@ -25,6 +25,11 @@ struct LoadedKeys {
   std::unique_ptr<KeyRuntime> runtime;  // may be null (soft keys only)
 };
 
+// What load_keys checks without a device: decodes every soft key (with its passphrase file) and
+// refuses an address configured twice. --check-config and start-up both run it.
+// Errors name the config file, the [[key]] line and the cause; never secret material.
+Result<void, Error> check_keys(const config::Config& config);
+
 // Errors name the config file, the [[key]] line and the cause; never secret material.
 Result<LoadedKeys, Error> load_keys(const config::Config& config, Clock& clock, health::Health& health,
                                     metrics::Registry& metrics);

@@ -55,25 +55,23 @@ LedgerRuntime::LedgerRuntime(Clock& clock, health::Health& health, metrics::Regi
 
 LedgerRuntime::~LedgerRuntime() { stop(); }
 
-Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const config::Config& cfg,
+Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const config::Config& /*cfg*/,
                                                                        const config::KeyConfig& k) {
-  const std::string where = cfg.source + ":" + std::to_string(k.line) + ": [[key]]";
-  auto curve = keys::parse_ledger_curve(k.curve);
-  auto path = crypto::parse_path(k.path);
-  auto pkh = tezos::PublicKeyHash::parse(k.pkh);
-  if (!curve || !path || !pkh) return fail(Error{where + ": invalid ledger key settings"});  // config validated them
-  if (keys::tezos_curve(*curve) != pkh->curve) {
-    return fail(Error{where + ": pkh " + k.pkh + " does not match curve " + k.curve});
-  }
+  // The config parsed and cross-checked path, curve and pkh (the pkh's curve is the key's curve).
+  const auto curve = k.curve == crypto::Curve::Secp256k1 ? ledger::DerivationType::Secp256k1
+                     : k.curve == crypto::Curve::P256    ? ledger::DerivationType::P256
+                                                         : ledger::DerivationType::Ed25519;
+  const auto* path = &k.path;
+  const auto* pkh = &k.pkh;
   devices::LedgerDevice* dev = nullptr;
   for (auto& d : devices_) {
     if (d->spec == k.device) dev = d.get();
   }
   if (!dev) {
     ledger::DeviceWorkerConfig wc;
-    wc.curve = *curve;
+    wc.curve = curve;
     wc.path = *path;
-    wc.identity_check = keys::LedgerKey::identity_rule(*curve, *path, *pkh);
+    wc.identity_check = keys::LedgerKey::identity_rule(curve, *path, *pkh);
     wc.timeouts.apdu = k.timeout;
     auto d = std::make_unique<devices::LedgerDevice>();
     d->spec = k.device;
@@ -81,7 +79,7 @@ Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const con
     dev = d.get();
     devices_.push_back(std::move(d));
   }
-  auto key = std::make_unique<keys::LedgerKey>(dev->worker, *curve, *path, *pkh, k.timeout,
+  auto key = std::make_unique<keys::LedgerKey>(dev->worker, curve, *path, *pkh, k.timeout,
                                                keys::is_hardware_device(k.device));
   dev->keys.push_back(key.get());
 

@@ -2,16 +2,33 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
 #include "app.hpp"
+#include "pisigner/hwm/store.hpp"
+#include "startup_check.hpp"
 #include "version.hpp"
 
 using namespace pisigner;
 
 namespace {
+
+// Exit statuses (pisignerd(8)). The unit's RestartPreventExitStatus=78 stops systemd from
+// restarting on a configuration error; a missing store is retried, because a late mount heals it.
+constexpr int kExitFailure = 1;
+constexpr int kExitNoStore = 75;  // EX_TEMPFAIL
+constexpr int kExitConfig = 78;   // EX_CONFIG
+
+// Secret keys live in this process's memory: no core file, no ptrace by other same-user processes.
+void forbid_core_dumps() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  const rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+}
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("pisignerd");
@@ -22,10 +39,10 @@ void setup_logging(const std::string& level) {
 }
 
 int run(const std::string& config_path, bool print_ports) {
-  auto cfg = config::load_file(config_path);
+  auto cfg = daemon::load_checked_config(config_path);
   if (!cfg) {
     std::cerr << "pisignerd: " << cfg.error().message << "\n";
-    return 78;  // EX_CONFIG: systemd won't restart-loop on a broken config with RestartPreventExitStatus
+    return kExitConfig;
   }
   setup_logging(cfg->log.level);
 
@@ -37,14 +54,22 @@ int run(const std::string& config_path, bool print_ports) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (!daemon::store_present(cfg->store.path)) {
+    spdlog::critical("cannot start: no high-watermark store in {} ({} missing). If its file system is not mounted yet, "
+                     "mount it; on a new installation create an empty store once with: pisignerctl hwm init --config {}",
+                     cfg->store.path.string(), hwm::kDatabaseFile, config_path);
+    return kExitNoStore;
+  }
+
   auto app = daemon::App::create(*cfg, real_clock());
+  config::wipe_secrets(*cfg);
   if (!app) {
     spdlog::critical("cannot start: {}", app.error().message);
-    return 1;
+    return kExitFailure;
   }
   if (auto r = (*app)->start(); !r) {
     spdlog::critical("cannot start: {}", r.error().message);
-    return 1;
+    return kExitFailure;
   }
   auto ports = (*app)->ports();
   for (std::size_t i = 0; i < ports.size(); ++i) spdlog::info("listening on {} (port {})", cfg->server.listen[i], ports[i]);
@@ -78,6 +103,7 @@ int run(const std::string& config_path, bool print_ports) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  forbid_core_dumps();  // first: before the configuration (and its secrets) is read
   CLI::App cli{"pisignerd: Tezos remote signer for baking (octez remote-signer HTTP API)"};
   std::string config_path = "/etc/pisigner/pisigner.toml";
   std::string check_path;
@@ -94,11 +120,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!check_path.empty()) {
-    auto cfg = config::load_file(check_path);
+    auto cfg = daemon::load_checked_config(check_path);
     if (!cfg) {
       std::cerr << cfg.error().message << "\n";
-      return 78;
+      return kExitConfig;
     }
+    config::wipe_secrets(*cfg);
     std::cout << check_path << ": ok (" << cfg->keys.size() << " key(s))\n";
     return 0;
   }

@@ -189,7 +189,7 @@ TEST(Daemon, RefusesABrokenConfigWithFileAndLine) {
   auto [rc, out] = run_command({pisignerd_path(), "--check-config", (dir.path() / "bad.toml").string()});
   EXPECT_EQ(rc, 78);
   EXPECT_NE(out.find("bad.toml:3:10: server.listne: unknown key"), std::string::npos) << out;
-  std::ofstream(dir.path() / "good.toml") << basic_config(dir.path());
+  write_config(dir.path() / "good.toml", basic_config(dir.path()));
   auto [rc2, out2] = run_command({pisignerd_path(), "--check-config", (dir.path() / "good.toml").string()});
   EXPECT_EQ(rc2, 0) << out2;
   auto [rc3, out3] = run_command({pisignerd_path(), "-c", (dir.path() / "bad.toml").string()});
@@ -200,7 +200,7 @@ TEST(Daemon, RefusesACorruptStoreInsteadOfStartingEmpty) {
   TempDir dir("corrupt");
   std::filesystem::create_directories(dir.path() / "store");
   std::ofstream(dir.path() / "store" / "hwm.sqlite") << std::string(8192, 'x');
-  std::ofstream(dir.path() / "c.toml") << basic_config(dir.path());
+  write_config(dir.path() / "c.toml", basic_config(dir.path()));
   auto [rc, out] = run_command({pisignerd_path(), "-c", (dir.path() / "c.toml").string()});
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("hwm.sqlite"), std::string::npos) << out;
@@ -209,7 +209,7 @@ TEST(Daemon, RefusesACorruptStoreInsteadOfStartingEmpty) {
 TEST(Daemon, SecondDaemonOnTheSameStoreIsRefused) {
   TempDir dir("locked");
   Daemon d(dir.path(), basic_config(dir.path()));
-  std::ofstream(dir.path() / "c2.toml") << basic_config(dir.path());
+  write_config(dir.path() / "c2.toml", basic_config(dir.path()));
   auto [rc, out] = run_command({pisignerd_path(), "-c", (dir.path() / "c2.toml").string()});
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("in use"), std::string::npos) << out;

@@ -32,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::string g_pisignerd;
+std::string g_pisignerctl;
 
 // A testnet-only soft key (from the octez test vectors used in tests/tezos).
 constexpr const char* kSecretKey = "unencrypted:edsk4TjJWEszkHKono7XMnepVqwi37FrpbVt1KCsifJeAGimxheShG";
@@ -176,6 +177,11 @@ class SdNotify : public ::testing::Test {
     std::ofstream f(p);
     f << "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n[store]\npath = \"" << (dir.path / "store").string() << "\"\n";
     if (with_key) f << "[[key]]\nbackend = \"soft\"\nsecret_key = \"" << kSecretKey << "\"\n";
+    f.close();
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);  // it holds a secret_key
+    // pisignerd never creates its store.
+    const std::string init = g_pisignerctl + " hwm init --store " + (dir.path / "store").string() + " >/dev/null";
+    if (!fs::exists(dir.path / "store" / "hwm.sqlite") && std::system(init.c_str()) != 0) ADD_FAILURE() << init;
     return p;
   }
   std::string notify_env() const { return "NOTIFY_SOCKET=" + notify.path().string(); }
@@ -254,10 +260,11 @@ TEST_F(SdNotify, BrokenConfigExits78WithoutReady) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <pisignerd>\n", argv[0]);
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s <pisignerd> <pisignerctl>\n", argv[0]);
     return 2;
   }
   g_pisignerd = argv[1];
+  g_pisignerctl = argv[2];
   return RUN_ALL_TESTS();
 }

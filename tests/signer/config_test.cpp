@@ -1,5 +1,6 @@
 // pisignerd's TOML config: a full valid file, defaults, and every rejection naming file:line:col and key.
 #include "pisigner/config/config.hpp"
+#include "pisigner/config/secret_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -99,7 +100,8 @@ TEST(Config, FullConfiguration) {
   EXPECT_EQ(c.server.idle_timeout, 120s);
   EXPECT_EQ(c.store.path, "/srv/pisigner");
   EXPECT_EQ(c.policy.magic_bytes, (std::set<std::uint8_t>{0x03, 0x11, 0x12, 0x13}));
-  EXPECT_EQ(c.policy.chains, std::vector<std::string>{"NetXdQprcVkpaWU"});
+  ASSERT_EQ(c.policy.chains.size(), 1u);
+  EXPECT_EQ(c.policy.chains[0].to_b58(), "NetXdQprcVkpaWU");
   EXPECT_TRUE(c.auth.required);
   EXPECT_EQ(c.auth.authorized_keys.size(), 1u);
   EXPECT_EQ(c.health.interval, 500ms);
@@ -108,9 +110,9 @@ TEST(Config, FullConfiguration) {
   ASSERT_EQ(c.keys.size(), 2u);
   EXPECT_EQ(c.keys[0].backend, "ledger");
   EXPECT_EQ(c.keys[0].device, "tcp://127.0.0.1:9999");
-  EXPECT_EQ(c.keys[0].path, "m/44'/1729'/0'/0'");
-  EXPECT_EQ(c.keys[0].curve, "ed25519");
-  EXPECT_EQ(c.keys[0].pkh, "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");
+  EXPECT_EQ(c.keys[0].path, (std::vector<std::uint32_t>{0x8000002cu, 0x800006c1u, 0x80000000u, 0x80000000u}));
+  EXPECT_EQ(c.keys[0].curve, crypto::Curve::Ed25519);
+  EXPECT_EQ(c.keys[0].pkh.to_b58(), "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");
   EXPECT_EQ(c.keys[0].timeout, 1500ms);
   EXPECT_EQ(c.keys[0].line, 29);
   EXPECT_EQ(c.keys[1].backend, "soft");
@@ -148,7 +150,7 @@ TEST(Config, LedgerDefaults) {
                  "l.toml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->keys[0].device, "hid");
-  EXPECT_EQ(r->keys[0].curve, "ed25519");
+  EXPECT_EQ(r->keys[0].curve, crypto::Curve::Ed25519);
   EXPECT_EQ(r->keys[0].timeout, 3000ms);
 }
 
@@ -250,6 +252,84 @@ TEST(Config, LedgerKeyRules) {
                "ed25519, secp256k1 or p256");
   expect_error("[[key]]\nbackend = \"ledger\"\n" + path + "pkh = \"tz1nope\"\n", 4, "key[0].pkh", "");
   expect_error("[[key]]\nbackend = \"ledger\"\n" + path + pkh + "timeout_ms = 5\n", 5, "key[0].timeout_ms", "between");
+  // Start-up would refuse it at the device; the config refuses it first.
+  expect_error("[[key]]\nbackend = \"ledger\"\n" + path + "curve = \"secp256k1\"\n" + pkh, 5, "key[0].pkh",
+               "is a ed25519 address, but curve is \"secp256k1\"");
+}
+
+// One device worker owns a Ledger: a second key on the same device could not sign.
+TEST(Config, TwoLedgerKeysOnOneDeviceAreRefused) {
+  auto key = [](const std::string& device, const std::string& pkh) {
+    return "[[key]]\nbackend = \"ledger\"\ndevice = \"" + device + "\"\npath = \"m/44'/1729'/0'/0'\"\npkh = \"" + pkh + "\"\n";
+  };
+  const std::string a = "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx", b = "tz1dyX3B1CFYa2DfdFLyPtiJCfQRUgPVME6E";
+  expect_error(key("tcp://127.0.0.1:9999", a) + key("tcp://127.0.0.1:9999", b), 8, "key[1].device",
+               "may be the same Ledger as the key at line 1");
+  expect_error(key("0001", a) + key("0001", b), 8, "key[1].device", "one key per device");
+  expect_error(key("hid", a) + key("0002", b), 8, "key[1].device", "the key at line 1 (device \"hid\")");
+  expect_error(key("0002", a) + key("hid", b), 8, "key[1].device", "\"hid\" may be the same Ledger");
+  // Without `device`, a key takes "hid": two such keys clash too (the error points at the table).
+  expect_error("[[key]]\nbackend = \"ledger\"\npath = \"m/44'/1729'/0'/0'\"\npkh = \"" + a + "\"\n" +
+                   "[[key]]\nbackend = \"ledger\"\npath = \"m/44'/1729'/0'/0'\"\npkh = \"" + b + "\"\n",
+               5, "key[1].device", "one key per device");
+  // Separate devices: two serials, two emulators, hid beside an emulator.
+  for (const auto& ok : {key("0001", a) + key("0002", b), key("tcp://127.0.0.1:1", a) + key("tcp://127.0.0.1:2", b),
+                         key("hid", a) + key("tcp://127.0.0.1:2", b)}) {
+    auto r = parse(ok, "cfg.toml");
+    EXPECT_TRUE(r.ok()) << ok << (r.ok() ? "" : r.error().message);
+  }
+}
+
+TEST(Config, WorldReadableSecretsAreRefused) {
+  const auto dir = std::filesystem::temp_directory_path() / ("pisigner-secrets-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "pisigner.toml";
+  const auto pass = dir / "pass";
+  using std::filesystem::perms;
+  auto write = [](const std::filesystem::path& f, const std::string& text, perms mode) {
+    std::ofstream(f) << text;
+    std::filesystem::permissions(f, mode);
+  };
+  const perms private_mode = perms::owner_read | perms::owner_write;
+  const perms group_mode = private_mode | perms::group_read;
+  write(file, kSoftKey, group_mode);  // root:pisigner 0640, as packaged
+  ASSERT_TRUE(check_secret_files(*load_file(file)).ok());
+  write(file, kSoftKey, group_mode | perms::others_read);
+  auto r = check_secret_files(*load_file(file));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, file.string() + ": holds a secret_key and is readable by every user; fix it with: chmod o-rwx " +
+                                   file.string());
+  // The passphrase file: checked whatever the config's own mode.
+  write(pass, "password\n", private_mode | perms::others_read);
+  write(file, std::string(kSoftKey) + "passphrase_file = \"" + pass.string() + "\"\n", private_mode);
+  auto p = check_secret_files(*load_file(file));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().message.rfind(pass.string() + ": holds a passphrase (line 1)", 0), 0u) << p.error().message;
+  std::filesystem::permissions(pass, private_mode);
+  EXPECT_TRUE(check_secret_files(*load_file(file)).ok());
+  // No secret in the config: it may be world-readable.
+  write(file, "[[key]]\nbackend = \"ledger\"\npath = \"m/44'/1729'/0'/0'\"\npkh = \"tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx\"\n",
+        group_mode | perms::others_read);
+  EXPECT_TRUE(check_secret_files(*load_file(file)).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, WipeSecretsOverwritesTheSecretKeyText) {
+  auto r = parse(kFull, "full.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_FALSE(r->keys[1].secret_key.empty());
+  wipe_secrets(*r);
+  EXPECT_TRUE(r->keys[1].secret_key.empty());
+  EXPECT_EQ(r->keys[0].pkh.to_b58(), "tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx");  // nothing else changes
+}
+
+TEST(Config, SecretTextIsOverwrittenInPlace) {
+  SecretText t(std::string(64, 's'));
+  const char* data = t.view().data();
+  t.mutable_text().resize(10);  // trimmed: the bytes past the end are secret too
+  t.wipe();
+  EXPECT_TRUE(t.view().empty());
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(data[i], '\0') << i;  // same buffer, still owned by `t`
 }
 
 TEST(Config, BadChainIdAndAuthorizedKey) {

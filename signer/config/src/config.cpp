@@ -7,9 +7,11 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "pisigner/crypto/curve.hpp"
 #include "pisigner/crypto/hd.hpp"
 #include "pisigner/tezos/keys.hpp"
 #include "hal_sections.hpp"
+#include "secret_text.hpp"
 
 namespace pisigner::config {
 
@@ -109,6 +111,22 @@ std::uint8_t parse_magic(const Reader& r, const toml::node* n, const std::string
   return static_cast<std::uint8_t>(v);
 }
 
+// One device worker owns a Ledger; a second key on the same device would have its signatures
+// thrown away, so the config is refused. "hid" takes the first Ledger found, which may be the one
+// another key names by serial; tcp:// devices are separate emulators and only clash by address.
+void check_device_free(const Reader& r, const std::vector<KeyConfig>& earlier, const KeyConfig& k, const toml::table& t,
+                       const std::string& p) {
+  auto usb = [](const std::string& device) { return device.rfind("tcp://", 0) != 0; };
+  for (const auto& other : earlier) {
+    if (other.backend != "ledger") continue;
+    const bool clash = other.device == k.device || (usb(k.device) && usb(other.device) && (k.device == "hid" || other.device == "hid"));
+    if (!clash) continue;
+    r.error(t.get("device") ? t.get("device") : &t, p + "device",
+            "\"" + k.device + "\" may be the same Ledger as the key at line " + std::to_string(other.line) + " (device \"" +
+                other.device + "\"): one key per device; with several Ledgers, name each by its serial number");
+  }
+}
+
 Config build(const toml::table& root, const std::string& source) {
   Reader r(source);
   Config c;
@@ -150,9 +168,10 @@ Config build(const toml::table& root, const std::string& source) {
         c.policy.magic_bytes.insert(parse_magic(r, n, s));
       }
     }
-    c.policy.chains = r.strings(*t, "chains", "policy.chains", {});
-    for (const auto& ch : c.policy.chains) {
-      if (auto id = tezos::ChainId::parse(ch); !id) r.error(r.node(*t, "chains"), "policy.chains", "'" + ch + "': " + id.error().message);
+    for (const auto& ch : r.strings(*t, "chains", "policy.chains", {})) {
+      auto id = tezos::ChainId::parse(ch);
+      if (!id) r.error(r.node(*t, "chains"), "policy.chains", "'" + ch + "': " + id.error().message);
+      c.policy.chains.push_back(*id);
     }
     c.policy.max_chains_per_key = static_cast<std::size_t>(
         r.integer(*t, "max_chains_per_key", "policy.max_chains_per_key", 4, 0, 1000));
@@ -210,20 +229,30 @@ Config build(const toml::table& root, const std::string& source) {
       } else if (k.backend == "ledger") {
         r.only(t, p, {"backend", "device", "path", "curve", "pkh", "timeout_ms", "allow_mainnet"});
         r.get(t, "allow_mainnet", p + "allow_mainnet", k.allow_mainnet);
+        std::string path, curve = "ed25519", pkh_text;
         r.get(t, "device", p + "device", k.device);
-        r.get(t, "path", p + "path", k.path);
-        r.get(t, "curve", p + "curve", k.curve);
-        r.get(t, "pkh", p + "pkh", k.pkh);
+        r.get(t, "path", p + "path", path);
+        r.get(t, "curve", p + "curve", curve);
+        r.get(t, "pkh", p + "pkh", pkh_text);
         k.timeout = std::chrono::milliseconds(r.integer(t, "timeout_ms", p + "timeout_ms", 3000, 100, 600000));
         if (k.device.empty()) k.device = "hid";
-        if (k.path.empty()) r.error(&t, p + "path", "is required for backend = \"ledger\"");
-        if (auto path = crypto::parse_path(k.path); !path) r.error(r.node(t, "path"), p + "path", path.error().message);
-        if (k.curve.empty()) k.curve = "ed25519";
-        if (k.curve != "ed25519" && k.curve != "secp256k1" && k.curve != "p256") {
-          r.error(r.node(t, "curve"), p + "curve", "must be ed25519, secp256k1 or p256");
+        if (path.empty()) r.error(&t, p + "path", "is required for backend = \"ledger\"");
+        auto parsed_path = crypto::parse_path(path);
+        if (!parsed_path) r.error(r.node(t, "path"), p + "path", parsed_path.error().message);
+        k.path = std::move(*parsed_path);
+        if (curve == "ed25519") k.curve = crypto::Curve::Ed25519;
+        else if (curve == "secp256k1") k.curve = crypto::Curve::Secp256k1;
+        else if (curve == "p256") k.curve = crypto::Curve::P256;
+        else r.error(r.node(t, "curve"), p + "curve", "must be ed25519, secp256k1 or p256");
+        if (pkh_text.empty()) r.error(&t, p + "pkh", "is required: the address expected at that path");
+        auto pkh = tezos::PublicKeyHash::parse(pkh_text);
+        if (!pkh) r.error(r.node(t, "pkh"), p + "pkh", pkh.error().message);
+        if (pkh->curve != k.curve) {
+          r.error(r.node(t, "pkh"), p + "pkh", "is a " + std::string(crypto::curve_name(pkh->curve)) +
+                                                   " address, but curve is \"" + curve + "\"");
         }
-        if (k.pkh.empty()) r.error(&t, p + "pkh", "is required: the address expected at that path");
-        if (auto pkh = tezos::PublicKeyHash::parse(k.pkh); !pkh) r.error(r.node(t, "pkh"), p + "pkh", pkh.error().message);
+        k.pkh = *pkh;
+        check_device_free(r, c.keys, k, t, p);
       } else {
         r.error(t.get("backend") ? t.get("backend") : &t, p + "backend", "must be \"soft\" or \"ledger\"");
       }
@@ -239,6 +268,7 @@ Config build(const toml::table& root, const std::string& source) {
 Result<Config, Error> parse(std::string_view text, std::string_view source_name) {
   try {
     toml::table root = toml::parse(text, source_name);
+    WipeSecretNodes wipe(root);  // the parsed secret_key strings are overwritten when `root` goes
     return build(root, std::string(source_name));
   } catch (const toml::parse_error& e) {
     std::ostringstream s;
@@ -250,11 +280,9 @@ Result<Config, Error> parse(std::string_view text, std::string_view source_name)
 }
 
 Result<Config, Error> load_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Error{path.string() + ": cannot read configuration file"});
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path.string());
+  auto text = read_secret_file(path);
+  if (!text) return fail(Error{path.string() + ": cannot read configuration file"});
+  return parse(text->view(), path.string());
 }
 
 }  // namespace pisigner::config

@@ -6,6 +6,9 @@
 #include <random>
 #include <sstream>
 
+#include "pisigner/config/config.hpp"
+#include "pisigner/hwm/store.hpp"
+
 namespace pisigner::testing {
 
 std::string pisignerd_path() { return PISIGNERD_PATH; }
@@ -34,11 +37,26 @@ std::string basic_config(const std::filesystem::path& dir, const std::string& ex
   return s.str();
 }
 
-Daemon::Daemon(const std::filesystem::path& dir, const std::string& config) : dir_(dir) {
+void write_config(const std::filesystem::path& file, const std::string& text) {
   {
-    std::ofstream f(dir / "pisigner.toml");
-    f << config;
+    std::ofstream f(file);
+    f << text;
   }
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+void init_store(const std::string& config) {
+  auto cfg = config::parse(config, "pisigner.toml");
+  if (!cfg) return;  // pisignerd reports the broken config itself
+  const auto& store = cfg->store.path;
+  if (std::filesystem::exists(store / hwm::kDatabaseFile)) return;
+  auto [rc, out] = run_command({pisignerctl_path(), "hwm", "init", "--store", store.string()});
+  if (rc != 0) ADD_FAILURE() << "pisignerctl hwm init --store " << store << ": " << out;
+}
+
+Daemon::Daemon(const std::filesystem::path& dir, const std::string& config) : dir_(dir) {
+  write_config(dir / "pisigner.toml", config);
+  init_store(config);
   proc_ = std::make_unique<Process>(
       std::vector<std::string>{pisignerd_path(), "-c", (dir / "pisigner.toml").string(), "--print-ports"},
       (dir / "pisignerd.log").string());

@@ -34,9 +34,17 @@ inline constexpr const char* kBootstrap2Pk = "edpktzNbDAUjUk697W7gYg2CRuBQjyPxbE
 // Config with one soft key (bootstrap1), listen on port 0, store in `dir`/store; `extra` is appended.
 std::string basic_config(const std::filesystem::path& dir, const std::string& extra = {});
 
+// Writes a config file readable by its owner only (pisignerd refuses a world-readable secret_key).
+void write_config(const std::filesystem::path& file, const std::string& text);
+
+// `pisignerctl hwm init` for the store `config` names, unless one is there already (pisignerd never
+// creates a store). Fails the test if init fails.
+void init_store(const std::string& config);
+
 class Daemon {
  public:
-  // Writes `config` to dir/pisigner.toml and starts pisignerd; fails the test if it doesn't become ready.
+  // Writes `config` to dir/pisigner.toml, creates its store if missing (init_store) and starts
+  // pisignerd; fails the test if it doesn't become ready.
   Daemon(const std::filesystem::path& dir, const std::string& config);
   ~Daemon();
   std::uint16_t port() const { return port_; }

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "pisigner/config/hal_config.hpp"
+#include "pisigner/crypto/curve.hpp"
 #include "pisigner/result.hpp"
+#include "pisigner/tezos/keys.hpp"
 
 namespace pisigner::config {
 
@@ -39,7 +41,7 @@ struct StoreConfig {
 
 struct PolicyConfig {
   std::set<std::uint8_t> magic_bytes{0x11, 0x12, 0x13};
-  std::vector<std::string> chains;  // base58 chain ids; empty = any
+  std::vector<tezos::ChainId> chains;  // empty = any
   std::size_t max_chains_per_key = 4;         // distinct chains one key may sign on; 0 = no cap
   std::optional<std::int32_t> max_level_jump;  // refuse a watermark advance of more levels; unset = off
 };
@@ -65,11 +67,11 @@ struct KeyConfig {
   std::string secret_key;
   std::optional<std::filesystem::path> passphrase_file;
   bool allow_mainnet = false;  // soft keys, and ledger keys on a tcp:// (virtual) device
-  // ledger
-  std::string device;   // "hid", a serial number, or "tcp://host:port"
-  std::string path;     // "m/44'/1729'/0'/0'"
-  std::string curve;    // "ed25519" | "secp256k1" | "p256"
-  std::string pkh;      // expected tz address at that path
+  // ledger: parsed once here, never re-parsed downstream
+  std::string device;                                // "hid", a serial number, or "tcp://host:port"
+  std::vector<std::uint32_t> path;                   // BIP32 path ("m/44'/1729'/0'/0'"), hardened bits set
+  crypto::Curve curve = crypto::Curve::Ed25519;      // ed25519 | secp256k1 | p256
+  tezos::PublicKeyHash pkh;                          // expected address at that path (its curve is `curve`)
   std::chrono::milliseconds timeout{3000};
 };
 
@@ -86,8 +88,17 @@ struct Config {
   std::vector<KeyConfig> keys;
 };
 
-// Errors read "FILE:LINE:COL: key: what is wrong".
+// Errors read "FILE:LINE:COL: key: what is wrong". Besides each value, the loader refuses two Ledger
+// keys that would share one device (same `device`, or "hid" beside another USB key): one worker owns
+// a device, and a second key on it could not sign.
 Result<Config, Error> load_file(const std::filesystem::path& path);
 Result<Config, Error> parse(std::string_view text, std::string_view source_name);
+
+// Refuses a world-readable file that holds a secret: `config.source` when a [[key]] has a
+// secret_key, and every passphrase_file. Errors name the file and the chmod that fixes it.
+Result<void, Error> check_secret_files(const Config& config);
+
+// Overwrites every secret_key text in `config` (sodium_memzero) once the keys are built from it.
+void wipe_secrets(Config& config);
 
 }  // namespace pisigner::config
