@@ -6,19 +6,8 @@ namespace pisigner::devices {
 
 namespace {
 
-const char* curve_label(ledger::DerivationType d) {
-  switch (d) {
-    case ledger::DerivationType::Ed25519: return "ed25519";
-    case ledger::DerivationType::Secp256k1: return "secp256k1";
-    case ledger::DerivationType::P256: return "p256";
-    case ledger::DerivationType::Bip32Ed25519: return "bip32_ed25519";
-    case ledger::DerivationType::Bls12_381: return "bls12_381";
-  }
-  return "?";
-}
-
 std::string where(ledger::DerivationType curve, const ledger::Path& path) {
-  return crypto::format_path(path) + " (" + curve_label(curve) + ")";
+  return crypto::format_path(path) + " (" + ledger::derivation_name(curve) + ")";
 }
 
 }  // namespace

@@ -23,17 +23,6 @@ Response reply(int status, const json& j) {
 }
 Response error(int status, const std::string& msg) { return reply(status, json{{"error", msg}}); }
 
-const char* curve_name(ledger::DerivationType d) {
-  switch (d) {
-    case ledger::DerivationType::Ed25519: return "ed25519";
-    case ledger::DerivationType::Secp256k1: return "secp256k1";
-    case ledger::DerivationType::P256: return "p256";
-    case ledger::DerivationType::Bip32Ed25519: return "bip32_ed25519";
-    case ledger::DerivationType::Bls12_381: return "bls12_381";
-  }
-  return "?";
-}
-
 json state_json(const ledger::DeviceState& st) {
   json j = {{"present", st.present},       {"app_open", st.app_open},         {"unlocked", st.unlocked},
             {"identity_ok", st.identity_ok}, {"authorized_ok", st.authorized_ok}, {"responsive", st.responsive},
@@ -41,7 +30,7 @@ json state_json(const ledger::DeviceState& st) {
             {"healthy", st.healthy()}};
   j["app_version"] = st.app_version ? json(st.app_version->to_string()) : json(nullptr);
   if (st.authorized) {
-    j["authorized_key"] = {{"curve", curve_name(st.authorized->curve)}, {"path", crypto::format_path(st.authorized->path)}};
+    j["authorized_key"] = {{"curve", ledger::derivation_name(st.authorized->curve)}, {"path", crypto::format_path(st.authorized->path)}};
   } else {
     j["authorized_key"] = nullptr;
   }
@@ -130,7 +119,7 @@ Response AdminRouter::ledger_info() {
   for (const auto& d : *devices_) {
     json keys = json::array();
     for (auto* k : d->keys) {
-      keys.push_back({{"pkh", k->pkh().to_b58()}, {"path", crypto::format_path(k->path())}, {"curve", curve_name(k->curve())}});
+      keys.push_back({{"pkh", k->pkh().to_b58()}, {"path", crypto::format_path(k->path())}, {"curve", ledger::derivation_name(k->curve())}});
     }
     json item = {{"device", d->spec}, {"state", state_json(d->worker->state())}, {"keys", keys}};
     auto info = d->worker->run(

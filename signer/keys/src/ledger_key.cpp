@@ -132,11 +132,5 @@ Result<tezos::Signature, KeyError> LedgerKey::conclude(ByteView payload,
   return sig;
 }
 
-Result<ledger::DerivationType, KeyError> parse_ledger_curve(const std::string& name) {
-  if (name == "ed25519") return ledger::DerivationType::Ed25519;
-  if (name == "secp256k1") return ledger::DerivationType::Secp256k1;
-  if (name == "p256") return ledger::DerivationType::P256;
-  return fail(KeyError{KeyError::Code::Internal, "unknown curve '" + name + "'"});
-}
 
 }  // namespace pisigner::keys

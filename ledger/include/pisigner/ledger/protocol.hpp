@@ -42,6 +42,18 @@ inline constexpr std::uint8_t kP1Last = 0x81;
 // P2 derivation types.
 enum class DerivationType : std::uint8_t { Ed25519 = 0, Secp256k1 = 1, P256 = 2, Bip32Ed25519 = 3, Bls12_381 = 4 };
 
+// The name the config, the admin API and health details use for a derivation type.
+constexpr const char* derivation_name(DerivationType d) {
+  switch (d) {
+    case DerivationType::Ed25519: return "ed25519";
+    case DerivationType::Secp256k1: return "secp256k1";
+    case DerivationType::P256: return "p256";
+    case DerivationType::Bip32Ed25519: return "bip32_ed25519";
+    case DerivationType::Bls12_381: return "bls12_381";
+  }
+  return "?";
+}
+
 namespace sw {
 inline constexpr std::uint16_t kOk = 0x9000;
 inline constexpr std::uint16_t kReject = 0x6985;             // user refused on device

@@ -74,8 +74,6 @@ class LedgerKey final : public Key {
   mutable std::optional<tezos::PublicKey> pk_;  // guarded by mu_; set once, never changes
 };
 
-// Maps a config curve name to the device's derivation type.
-Result<ledger::DerivationType, KeyError> parse_ledger_curve(const std::string& name);
 crypto::Curve tezos_curve(ledger::DerivationType d);
 
 }  // namespace pisigner::keys
