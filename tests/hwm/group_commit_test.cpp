@@ -77,6 +77,41 @@ TEST(GroupCommitTest, WritersArrivingDuringACommitShareTheNextFsyncAndEachIsDura
   }
 }
 
+// Probes queue like writers: health probes arriving during a stalled commit share the next
+// transaction with the watermarks queued beside them instead of committing one after the other.
+TEST(GroupCommitTest, ProbesQueuedDuringACommitShareTheNextOneWithTheWriters) {
+  TempDir dir;
+  auto store = open_faulty(dir.path());
+  ASSERT_TRUE(store);
+  FaultVfs& vfs = FaultVfs::instance();
+  vfs.hold_syncs(true);
+  std::thread first([&] { EXPECT_TRUE(store->put_durable(make_key(tezos::Kind::Block, 100), Record{1, 0, digest(1), std::nullopt}).ok()); });
+  ASSERT_TRUE(wait_for([&] { return vfs.syncs_waiting() == 1; }));
+  std::atomic<int> started{0};
+  std::vector<std::thread> late;
+  for (int i = 0; i < 3; ++i) {
+    late.emplace_back([&] {
+      ++started;
+      EXPECT_TRUE(store->probe_writable().ok());
+    });
+    late.emplace_back([&, i] {
+      ++started;
+      const auto key = make_key(tezos::Kind::Attestation, static_cast<std::uint8_t>(i + 1));
+      EXPECT_TRUE(store->put_durable(key, Record{7, 0, digest(static_cast<std::uint32_t>(i)), std::nullopt}).ok());
+    });
+  }
+  ASSERT_TRUE(wait_for([&] { return started == 6; }));
+  std::this_thread::sleep_for(200ms);  // let them reach the queue behind the stalled commit
+  const auto syncs_before = vfs.syncs_seen();
+  vfs.hold_syncs(false);
+  first.join();
+  for (auto& t : late) t.join();
+  EXPECT_EQ(vfs.syncs_seen() - syncs_before, 2u) << "the stalled commit, then one for three probes and three writers";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(store->get(make_key(tezos::Kind::Attestation, static_cast<std::uint8_t>(i + 1)))->has_value());
+  }
+}
+
 TEST(GroupCommitTest, AFailedCommitFailsEveryWriterInItAndStoresNothing) {
   TempDir dir;
   auto store = open_faulty(dir.path());

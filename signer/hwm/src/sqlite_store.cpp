@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -34,7 +35,9 @@ constexpr const char* kProbe =
 
 // Group commit: every durable write (watermarks, the probe, signatures waiting to be written) goes
 // through one transaction at a time, and writers that arrive while one commits share the next. With
-// several keys signing at once they share one fsync instead of queueing for one each.
+// several keys signing at once they share one fsync instead of queueing for one each. A writer that
+// finds no commit in flight commits on its own thread; a queued writer sleeps until its batch is done
+// (woken alone, not with the whole queue) or until the finishing leader hands it the next batch.
 class SqliteStore final : public Store {
  public:
   SqliteStore(fs::path dir, DirLock lock, OpenedDb opened, const Clock& clock)
@@ -44,7 +47,9 @@ class SqliteStore final : public Store {
   // Signatures not yet written are written now (the last ones of a clean shutdown).
   ~SqliteStore() override {
     std::unique_lock lock(mu_);
-    if (!pending_signatures_.empty() && db_) (void)commit_as_leader(lock, {}, false);
+    if (pending_signatures_.empty() || !db_ || committing_) return;
+    committing_ = true;
+    lead(lock, nullptr);
   }
 
   Result<void, StoreError> prepare_statements() {
@@ -66,13 +71,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void, StoreError> put_durable(const HwmKey& key, const Record& record) override {
-    std::unique_lock lock(mu_);
-    Write mine{&key, &record, false, {}};
-    queue_.push_back(&mine);
-    cv_.wait(lock, [&] { return mine.done || !committing_; });
-    // Done: another leader committed it with its batch. Otherwise lead: commit everything queued.
-    if (!mine.done) (void)commit_as_leader(lock, std::exchange(queue_, {}), false);
-    return std::move(mine.result);
+    return submit(std::make_shared<Write>(&key, &record));
   }
 
   Result<void, StoreError> put_signature(const HwmKey& key, const Record& record) override {
@@ -95,45 +94,71 @@ class SqliteStore final : public Store {
     return std::vector<std::pair<HwmKey, Record>>(cache_.begin(), cache_.end());
   }
 
-  Result<void, StoreError> probe_writable() override {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !committing_; });
-    return commit_as_leader(lock, std::exchange(queue_, {}), true);
-  }
+  // A probe is a write without a record: it rides along with whatever commits next.
+  Result<void, StoreError> probe_writable() override { return submit(std::make_shared<Write>(nullptr, nullptr)); }
 
  private:
+  // One writer's place in the queue. Shared with the leader, which wakes it after releasing mu_.
   struct Write {
-    const HwmKey* key;
-    const Record* record;
-    bool done = false;
+    Write(const HwmKey* k, const Record* r) : key(k), record(r) {}
+    const HwmKey* key;     // null for a probe
+    const Record* record;  // null for a probe
+    enum class State { Queued, Lead, Done } state = State::Queued;
     Result<void, StoreError> result;
+    std::condition_variable wake;  // this writer's alone
   };
-  // Requires `lock` held and no other leader. Commits `batch`, the pending signatures and (with
-  // `probe`) the write probe in one transaction without holding mu_, then publishes each write's
-  // result and returns the transaction's.
-  Result<void, StoreError> commit_as_leader(std::unique_lock<std::mutex>& lock, std::vector<Write*> batch, bool probe) {
+  using Batch = std::vector<std::shared_ptr<Write>>;
+
+  Result<void, StoreError> submit(std::shared_ptr<Write> w) {
+    std::unique_lock lock(mu_);
+    queue_.push_back(w);
+    if (committing_) {
+      w->wake.wait(lock, [&] { return w->state != Write::State::Queued; });
+      if (w->state == Write::State::Done) return std::move(w->result);
+      // Handed the lead: committing_ stayed set for this thread, and the queue holds this write.
+    }
     committing_ = true;
+    lead(lock, w.get());
+    return std::move(w->result);
+  }
+
+  // Requires `lock` held and committing_ set for this thread. Commits everything queued and the
+  // pending signatures in one transaction without holding mu_, publishes each write's result, and
+  // passes the lead to the first writer queued meanwhile. Returns with `lock` released.
+  void lead(std::unique_lock<std::mutex>& lock, const Write* self) {
+    Batch batch = std::exchange(queue_, {});
     auto signatures = std::exchange(pending_signatures_, {});
     lock.unlock();
-    Failure failure = write_transaction(batch, signatures, probe);
+    Failure failure = write_transaction(batch, signatures);
     lock.lock();
     if (failure) {
       // Nothing of this transaction is on disk; its signatures wait for the next one. merge() keeps
       // a signature put meanwhile for the same key (the newer).
       pending_signatures_.merge(signatures);
     }
-    for (Write* w : batch) {
+    for (const auto& w : batch) {
       if (failure) {
-        w->result = fail(sqlite_failure(*failure, "cannot store watermark " + describe(*w->key, *w->record)));
-      } else {
+        w->result = fail(sqlite_failure(*failure, w->key ? "cannot store watermark " + describe(*w->key, *w->record)
+                                                         : std::string("write probe failed")));
+      } else if (w->key) {
         cache_[*w->key] = *w->record;  // only what SQLite committed
       }
-      w->done = true;
+      w->state = Write::State::Done;
     }
-    committing_ = false;
-    cv_.notify_all();
-    if (failure) return fail(sqlite_failure(*failure, probe ? "write probe failed" : "cannot store signatures"));
-    return {};
+    std::shared_ptr<Write> next;
+    if (!queue_.empty()) {
+      next = queue_.front();
+      next->state = Write::State::Lead;
+    } else {
+      committing_ = false;
+    }
+    lock.unlock();
+    // Woken after mu_ is released, so none of them blocks on it at once; `batch` and `next` keep
+    // the writes alive until then.
+    for (const auto& w : batch) {
+      if (w.get() != self) w->wake.notify_one();
+    }
+    if (next) next->wake.notify_one();
   }
 
   struct FailedStep {
@@ -144,16 +169,21 @@ class SqliteStore final : public Store {
   using Failure = std::optional<FailedStep>;
 
   // Leader only (no mu_): one BEGIN IMMEDIATE ... COMMIT, rolled back on any failure.
-  Failure write_transaction(const std::vector<Write*>& batch, const std::map<HwmKey, Record>& signatures,
-                            bool probe) {
+  Failure write_transaction(const Batch& batch, const std::map<HwmKey, Record>& signatures) {
     // A signature whose key gets a new record in this batch would be overwritten at once.
     std::vector<const std::pair<const HwmKey, Record>*> sigs;
     for (const auto& entry : signatures) {
-      const bool replaced = std::any_of(batch.begin(), batch.end(), [&](const Write* w) { return *w->key == entry.first; });
+      const bool replaced =
+          std::any_of(batch.begin(), batch.end(), [&](const auto& w) { return w->key && *w->key == entry.first; });
       if (!replaced) sigs.push_back(&entry);
     }
+    std::vector<const Write*> records;
+    for (const auto& w : batch) {
+      if (w->key) records.push_back(w.get());
+    }
+    const bool probe = records.size() < batch.size();  // one probe statement for all probes queued
     // One statement commits on its own (the common case: one baker key signing in turn).
-    const bool explicit_tx = sigs.size() + batch.size() + (probe ? 1 : 0) > 1;
+    const bool explicit_tx = sigs.size() + records.size() + (probe ? 1 : 0) > 1;
     if (explicit_tx) {
       if (auto f = step(begin_.get())) return f;
     }
@@ -161,8 +191,8 @@ class SqliteStore final : public Store {
     for (std::size_t i = 0; !failure && i < sigs.size(); ++i) {
       failure = step(bind_slot(set_signature_.get(), sigs[i]->first, sigs[i]->second));
     }
-    for (std::size_t i = 0; !failure && i < batch.size(); ++i) {
-      failure = step(bind_slot(upsert_.get(), *batch[i]->key, *batch[i]->record));
+    for (std::size_t i = 0; !failure && i < records.size(); ++i) {
+      failure = step(bind_slot(upsert_.get(), *records[i]->key, *records[i]->record));
     }
     if (!failure && probe) failure = step(probe_.get());
     if (!failure && explicit_tx) failure = step(commit_.get());
@@ -225,9 +255,8 @@ class SqliteStore final : public Store {
 
   // Protected by mu_.
   std::mutex mu_;
-  std::condition_variable cv_;
   std::map<HwmKey, Record> cache_;
-  std::vector<Write*> queue_;                         // waiting for the next transaction
+  Batch queue_;                                       // waiting for the next transaction
   std::map<HwmKey, Record> pending_signatures_;       // in cache_, not yet written
   bool committing_ = false;                           // a leader owns the connection
 };
