@@ -180,6 +180,70 @@ TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(s.key->calls(), 3);
 }
 
+// Requests sent back to back in one write (pipelined, or a client that wrote headers and body and
+// the next request at once) are each parsed from the buffer and answered in order.
+TEST(Server, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
+  Stack s;
+  Client c(s.port);
+  std::string bytes;
+  for (int level = 1; level <= 3; ++level) {
+    const std::string body = body_of(test::attestation(level, 0));
+    bytes += "POST " + sign_target(*s.key) + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  bytes += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_FALSE(c.write_raw(bytes));
+  for (int i = 0; i < 3; ++i) {
+    beast::error_code ec;
+    auto r = c.read_response(ec, 10000ms);
+    ASSERT_FALSE(ec) << "reply " << i << ": " << ec.message();
+    EXPECT_EQ(r.result_int(), 200) << r.body();
+    EXPECT_FALSE(signature_of(r.body()).empty()) << r.body();
+  }
+  beast::error_code ec;
+  auto h = c.read_response(ec, 10000ms);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(h.body(), R"({"alive":true})");
+  EXPECT_EQ(s.key->calls(), 3);
+}
+
+// Replies that do not fit the socket buffers (a client that starts reading only after a pause): what a non-blocking send could not take follows asynchronously, in
+// order. The requests go out from a second thread, as a client that writes while it reads.
+TEST(Server, RepliesTheClientReadsLateAreDeliveredWholeAndInOrder) {
+  Stack s;
+  asio::io_context io;
+  tcp::socket sock(io);
+  sock.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), s.port));
+  constexpr int kRequests = 60000;  // ~2 MB of requests, ~6 MB of replies: beyond what loopback buffers hold
+  std::string bytes;
+  for (int i = 0; i < kRequests; ++i) bytes += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  bytes += "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
+  beast::error_code write_ec;
+  std::thread writer([&] { asio::write(sock, asio::buffer(bytes), write_ec); });
+  std::this_thread::sleep_for(300ms);  // the server's sends find the buffers full meanwhile
+  beast::flat_buffer buffer;
+  for (int i = 0; i < kRequests; ++i) {
+    beast::error_code ec;
+    bhttp::response<bhttp::string_body> r;
+    bhttp::read(sock, buffer, r, ec);
+    if (ec) {
+      ADD_FAILURE() << "reply " << i << ": " << ec.message();
+      break;
+    }
+    if (r.body() != R"({"alive":true})") {
+      ADD_FAILURE() << "reply " << i << ": " << r.body();
+      break;
+    }
+  }
+  beast::error_code ec;
+  bhttp::response<bhttp::string_body> last;
+  bhttp::read(sock, buffer, last, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(last.result_int(), 404);
+  writer.join();
+  EXPECT_FALSE(write_ec) << write_ec.message();
+}
+
 TEST(Server, BodyOver64KiBIs413AndSignsNothing) {
   Stack s;
   Client c(s.port);

@@ -4,6 +4,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
+#include <limits>
 #include <thread>
 
 #include "acceptor.hpp"
@@ -58,9 +60,14 @@ struct Shared {
 // Reads no client bytes into the reply: the exception text stays in the log (escaped).
 Response internal_error() { return Response{500, "text/plain", "Internal server error", {}}; }
 
+// A keep-alive connection. Its path is short when the client behaves: one read brings a whole
+// request, it is parsed from the buffer at once, the reply leaves in one non-blocking send, and the
+// next read starts. Deadlines are a field the path writes (no timer system call per request); one
+// timer per connection checks it at the deadline or every min(header_timeout, idle_timeout).
 class Session : public std::enable_shared_from_this<Session>, private IdleList::Node {
  public:
-  Session(tcp::socket socket, Shared& shared, IdleList& idle) : stream_(std::move(socket)), shared_(shared), idle_(idle) {
+  Session(tcp::socket socket, Shared& shared, IdleList& idle)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(shared), idle_(idle) {
     shared_.conns.opened();
   }
   ~Session() {
@@ -68,41 +75,74 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
     shared_.conns.closed();
   }
 
-  // The idle list belongs to the session's I/O thread: start there.
+  // The idle list and the timer belong to the session's I/O thread: start there.
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_next(); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->socket_.non_blocking(true, ec);  // the reply's first send must never block a thread
+      self->set_deadline(self->shared_.options.idle_timeout);
+      self->arm(self->deadline_.load());
+      self->read_next();
+    });
   }
 
  private:
+  using SteadyClock = std::chrono::steady_clock;
+  static constexpr SteadyClock::rep kNever = std::numeric_limits<SteadyClock::rep>::max();
+
   void evict() override { close(); }
 
+  // I/O thread.
   void read_next() {
     parser_.emplace();
     parser_->body_limit(shared_.options.body_limit);
     parser_->header_limit(kHeaderLimit);
-    if (buffer_.size() > 0) return read_request();  // pipelined bytes: the next request has started
+    parser_->eager(true);
+    if (buffer_.size() > 0) {
+      // Pipelined bytes: the next request has started. Continue from the queue, not deep in the
+      // previous request's stack.
+      return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->parse_buffered(); });
+    }
     // Idle keep-alive: wait for the first byte under idle_timeout, then the whole request under
     // header_timeout (a client trickling half a request line must not hold the slot for idle_timeout).
-    stream_.expires_after(shared_.options.idle_timeout);
+    set_deadline(shared_.options.idle_timeout);
     idle_.enter(*this);  // under the connection cap, the longest-idle connection makes room
-    stream_.async_read_some(buffer_.prepare(kFirstRead),
+    socket_.async_read_some(buffer_.prepare(kFirstRead),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->idle_.leave(*self);
                               if (ec) return self->on_read_error(ec);
                               self->buffer_.commit(n);
-                              self->read_request();
+                              self->parse_buffered();
                             });
   }
 
+  // I/O thread. The common case: the whole request is in the buffer.
+  void parse_buffered() {
+    beast::error_code ec;
+    while (!parser_->is_done() && buffer_.size() > 0) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) return on_read_error(ec);
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) return on_read({});
+    read_request();
+  }
+
+  // I/O thread: the rest of a request that did not come in one piece.
   void read_request() {
-    stream_.expires_after(shared_.options.header_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
+    set_deadline(shared_.options.header_timeout);
+    bhttp::async_read(socket_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read_error(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::error::bad_descriptor) {
       return close();
     }
     Response r;
@@ -128,7 +168,7 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
     req.target = std::string(msg.target());
     if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) req.content_type = std::string(it->value());
     req.body = std::move(msg.body());
-    stream_.expires_never();  // a sign may legitimately wait for a device; its own timeout bounds it
+    deadline_.store(kNever);  // a sign may legitimately wait for a device; its own timeout bounds it
 
     bool blocking = false;
     try {
@@ -138,16 +178,15 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
       return write(internal_error(), version_);
     }
     if (blocking) {
-      // The session is idle until its reply is written (no operation pending on the stream), so the
-      // pool thread may start the write itself: the reply leaves at once, without waking the I/O
-      // thread first; the completion runs on the I/O thread as usual.
+      // The session is idle until its reply is written (no operation pending on the socket), so the
+      // pool thread may send the reply itself: it leaves at once, without waking the I/O thread.
       asio::post(shared_.pool, [self = shared_from_this(), req = std::move(req)]() mutable {
         // An exception leaving a pool thread would end the process.
         try {
           self->write(self->respond(req), self->version_);
         } catch (...) {
           report_failure(self->shared_.conns, "reply", std::current_exception());
-          self->close();
+          self->close_on_io_thread();
         }
       });
     } else {
@@ -164,40 +203,45 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
     }
   }
 
-  using Message = bhttp::response<bhttp::string_body>;
+  // The response and its serializer, kept together until the last byte is sent.
+  struct Outgoing {
+    Outgoing(bhttp::status status, unsigned version) : res(status, version) {}
+    bhttp::response<bhttp::string_body> res;
+    std::optional<bhttp::serializer<false, bhttp::string_body>> serializer;
+  };
 
   // nullptr when the response cannot be encoded (a status or header Beast refuses).
-  std::shared_ptr<Message> encode(Response& r, unsigned version) {
+  std::shared_ptr<Outgoing> encode(Response& r, unsigned version) {
     try {
-      auto res = std::make_shared<Message>(static_cast<bhttp::status>(r.status), version);
-      res->set(bhttp::field::server, "pisigner");
-      if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
-      for (const auto& [k, v] : r.headers) res->set(k, v);
-      res->body() = std::move(r.body);
-      res->prepare_payload();
-      if (head_) res->body().clear();
-      res->keep_alive(keep_alive_);
-      return res;
+      auto out = std::make_shared<Outgoing>(static_cast<bhttp::status>(r.status), version);
+      auto& res = out->res;
+      res.set(bhttp::field::server, "pisigner");
+      if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
+      for (const auto& [k, v] : r.headers) res.set(k, v);
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+      if (head_) res.body().clear();
+      res.keep_alive(keep_alive_);
+      out->serializer.emplace(res);
+      return out;
     } catch (...) {
       report_failure(shared_.conns, "reply encoder", std::current_exception());
       return nullptr;
     }
   }
 
+  // Any thread (the I/O thread, or the pool thread that ran the request).
   void write(Response r, unsigned version) {
-    auto res = encode(r, version);
-    if (!res) {
+    auto out = encode(r, version);
+    if (!out) {
       Response fallback = internal_error();
-      res = encode(fallback, version);
+      out = encode(fallback, version);
     }
-    if (!res) return close();
-    stream_.expires_after(shared_.options.header_timeout);
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !self->keep_alive_) return self->close();
-      self->read_next();
-    });
-    // The write has started (a short reply is usually on the wire already): a failure here is
-    // only logged.
+    if (!out) return close_on_io_thread();
+    // A short reply fits the socket's buffer: sent now, with no completion to wait for.
+    beast::error_code ec;
+    bhttp::write(socket_, *out->serializer, ec);
+    // The reply is on the wire (or queued below): a failure here is only logged.
     if (r.after_send) {
       try {
         r.after_send();
@@ -205,19 +249,73 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
         report_failure(shared_.conns, "after-send hook", std::current_exception());
       }
     }
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      // The client is not reading: finish on the I/O thread, under header_timeout.
+      return asio::dispatch(socket_.get_executor(), [self = shared_from_this(), out] {
+        self->set_deadline(self->shared_.options.header_timeout);
+        bhttp::async_write(self->socket_, *out->serializer, [self, out](beast::error_code ec2, std::size_t) {
+          self->written(ec2);
+        });
+      });
+    }
+    written(ec);
   }
 
+  // Any thread; what follows runs on the I/O thread (inline when already there).
+  void written(beast::error_code ec) {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), ec] {
+      if (ec || !self->keep_alive_) return self->close();
+      self->read_next();
+    });
+  }
+
+  void close_on_io_thread() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+
+  // I/O thread.
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  void set_deadline(std::chrono::seconds after) {
+    deadline_.store((SteadyClock::now() + after).time_since_epoch().count());
+  }
+
+  // I/O thread. The timer holds the session weakly: a closed session is freed at once. It fires at
+  // the deadline or after one check period, whichever comes first, so a deadline moved earlier
+  // (idle -> header_timeout) is still met exactly without re-arming the timer on the path.
+  void arm(SteadyClock::rep deadline) {
+    const auto period = std::min(shared_.options.header_timeout, shared_.options.idle_timeout);
+    const auto at = std::min(deadline, (SteadyClock::now() + period).time_since_epoch().count());
+    timer_.expires_at(SteadyClock::time_point(SteadyClock::duration(at)));
+    timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    const auto deadline = deadline_.load();
+    if (deadline != kNever && SteadyClock::now().time_since_epoch().count() >= deadline) {
+      // Timed out: the pending read or write fails with operation_aborted and closes the session.
+      beast::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_both, ignored);
+      socket_.cancel(ignored);
+      return;
+    }
+    if (socket_.is_open()) arm(deadline);
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;  // I/O thread only
   Shared& shared_;
   IdleList& idle_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::atomic<SteadyClock::rep> deadline_{kNever};  // written by the request's thread, read by the timer
   bool keep_alive_ = true;
   bool head_ = false;
   unsigned version_ = 11;
