@@ -55,6 +55,17 @@ std::string media_type(std::string_view ct) {
 Result<Bytes, Error> decode_body(const Request& req) {
   const std::string mt = media_type(req.content_type);
   if (mt.empty() || mt == "application/json") {
+    // What octez sends, "<hex>", is decoded directly; anything else (escapes, other JSON) goes through
+    // the JSON parser, which also words the errors.
+    std::string_view b = req.body;
+    const auto first = b.find_first_not_of(" \t\r\n");
+    const auto last = b.find_last_not_of(" \t\r\n");
+    if (first != std::string_view::npos && last > first && b[first] == '"' && b[last] == '"') {
+      const std::string_view inner = b.substr(first + 1, last - first - 1);
+      if (inner.find_first_of("\"\\") == std::string_view::npos) {
+        if (auto bytes = from_hex(inner)) return std::move(*bytes);
+      }
+    }
     json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return fail(Error{"Failed to parse the request body: invalid JSON"});
     if (!j.is_string()) return fail(Error{"Failed to parse the request body: expected a JSON string of hex bytes"});
@@ -158,8 +169,15 @@ Response Router::route(const Request& req, std::string& label) {
 }
 
 Response Router::sign(const std::string& pkh_text, const std::string& query, const Request& req) {
-  auto pkh = tezos::PublicKeyHash::parse(pkh_text);
-  if (!pkh) return bad_pkh(pkh_text, pkh.error().message);
+  // A configured key is found by its text, without decoding base58; other text is parsed for the reply.
+  std::optional<tezos::PublicKeyHash> pkh;
+  if (const auto* entry = signer_.keys().find(std::string_view(pkh_text))) {
+    pkh = entry->key->pkh();
+  } else {
+    auto parsed = tezos::PublicKeyHash::parse(pkh_text);
+    if (!parsed) return bad_pkh(pkh_text, parsed.error().message);
+    pkh = *parsed;
+  }
   auto params = parse_query(query);
   if (!params) return text(400, "Failed to parse the query string: malformed or repeated parameter");
   core::SignRequest sr{*pkh, {}, std::nullopt};
@@ -184,7 +202,8 @@ Response Router::sign(const std::string& pkh_text, const std::string& query, con
 
   std::function<void()> report;
   auto result = signer_.sign(sr, report);
-  Response r = result ? json_response(200, {{"signature", result->signature}})
+  // A base58 signature needs no JSON escaping.
+  Response r = result ? Response{200, "application/json", "{\"signature\":\"" + result->signature + "\"}", {}}
                       : octez_failure(status_for(result.error().code), result.error().message);
   r.after_send = std::move(report);
   return r;
