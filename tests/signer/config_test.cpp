@@ -127,7 +127,7 @@ TEST(Config, Defaults) {
   const Config& c = *r;
   EXPECT_EQ(c.server.listen, std::vector<std::string>{"127.0.0.1:6732"});
   EXPECT_FALSE(c.server.known_keys);
-  EXPECT_EQ(c.server.io_threads, 4);
+  EXPECT_EQ(c.server.io_threads, 8);
   EXPECT_EQ(c.server.sign_threads, 8);
   EXPECT_EQ(c.server.body_limit, 65536u);
   EXPECT_EQ(c.server.header_timeout, 10s);

@@ -145,7 +145,7 @@ Config build(const toml::table& root, const std::string& source) {
       if (l.find(':') == std::string::npos) r.error(r.node(*t, "admin_listen"), "server.admin_listen", "'" + l + "' must be host:port");
     }
     r.get(*t, "known_keys", "server.known_keys", c.server.known_keys);
-    c.server.io_threads = static_cast<int>(r.integer(*t, "io_threads", "server.io_threads", 4, 1, 64));
+    c.server.io_threads = static_cast<int>(r.integer(*t, "io_threads", "server.io_threads", 8, 1, 64));
     c.server.sign_threads = static_cast<int>(r.integer(*t, "sign_threads", "server.sign_threads", 8, 1, 256));
     c.server.body_limit = static_cast<std::size_t>(r.integer(*t, "body_limit", "server.body_limit", 65536, 1024, 1 << 20));
     c.server.header_timeout = std::chrono::seconds(r.integer(*t, "header_timeout_s", "server.header_timeout_s", 10, 1, 3600));

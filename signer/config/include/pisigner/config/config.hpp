@@ -26,7 +26,7 @@ struct ServerConfig {
   bool known_keys = false;
   // Each I/O thread owns its connections (no wake-ups between threads on a request's path); soft-key
   // signs run inline, so concurrent clients sign in parallel up to this many and share fsyncs.
-  int io_threads = 4;
+  int io_threads = 8;
   int sign_threads = 8;
   std::size_t body_limit = 64 * 1024;
   std::chrono::seconds header_timeout{10};
