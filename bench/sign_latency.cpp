@@ -16,19 +16,23 @@ namespace pb = pisigner::bench;
 namespace {
 
 struct Target {
-  Target(const char* n, std::uint16_t port, std::string k) : name(n), client(port), pkh(std::move(k)) {}
+  Target(const char* n, std::uint16_t port, std::string k, int server_pid)
+      : name(n), client(port), pkh(std::move(k)), pid(server_pid) {}
 
   const char* name;
   pb::SignClient client;
   std::string pkh;
   std::int32_t next_level = 1;
+  int pid;
   std::vector<double> samples_us;
+  double cpu = 0;  // server CPU seconds over the recorded blocks
   int errors = 0;
   std::string last_error;
 
   // Sends `n` attestations at increasing levels; records their latencies when `record`.
   void run(int n, bool record) {
     std::string reply;
+    const double cpu0 = pb::cpu_seconds(pid);
     for (int i = 0; i < n; ++i) {
       const std::string payload = pb::attestation_hex(next_level++, 0);
       const auto t0 = pb::Clock::now();
@@ -41,7 +45,9 @@ struct Target {
       }
       if (record) samples_us.push_back(pb::micros(t1 - t0));
     }
+    if (record) cpu += pb::cpu_seconds(pid) - cpu0;
   }
+  double cpu_per_sign_us() const { return samples_us.empty() ? 0 : 1e6 * cpu / static_cast<double>(samples_us.size()); }
 };
 
 // Alternates blocks between the two targets until each has sent `total`.
@@ -53,8 +59,8 @@ void interleave(Target& a, Target& b, int total, int block, bool record) {
   }
 }
 
-void print_row(const char* name, const pb::Percentiles& p, std::size_t n) {
-  std::printf("  %-10s %9.1f %9.1f %9.1f %9.1f %8zu\n", name, p.p50, p.p90, p.p99, p.max, n);
+void print_row(const char* name, const pb::Percentiles& p, std::size_t n, double cpu_us) {
+  std::printf("  %-10s %9.1f %9.1f %9.1f %9.1f %8zu %10.1f\n", name, p.p50, p.p90, p.p99, p.max, n, cpu_us);
 }
 
 }  // namespace
@@ -72,8 +78,8 @@ int main(int argc, char** argv) {
     const auto key = pb::bootstrap1();
     auto daemon = pb::start_pisignerd(bin, dir.path(), {key});
     auto baseline = pb::start_baseline(bin, dir.path());
-    Target signer("pisignerd", daemon.port, key.pkh);
-    Target base("baseline", baseline.port, "tz1baseline");
+    Target signer("pisignerd", daemon.port, key.pkh, daemon.child->pid());
+    Target base("baseline", baseline.port, "tz1baseline", baseline.child->pid());
 
     std::printf("== sign latency: %d attestations per server after %d warm-up, alternating blocks of %d\n", requests,
                 warmup, block);
@@ -89,11 +95,14 @@ int main(int argc, char** argv) {
     }
     const auto ps = pb::percentiles(signer.samples_us);
     const auto pbase = pb::percentiles(base.samples_us);
-    std::printf("  %-10s %9s %9s %9s %9s %8s   (microseconds)\n", "", "p50", "p90", "p99", "max", "n");
-    print_row("pisignerd", ps, signer.samples_us.size());
-    print_row("baseline", pbase, base.samples_us.size());
-    std::printf("  %-10s %9.2f %9.2f %9.2f %9.2f\n", "ratio", ps.p50 / pbase.p50, ps.p90 / pbase.p90, ps.p99 / pbase.p99,
-                ps.max / pbase.max);
+    const double cm = signer.cpu_per_sign_us();
+    const double cb = base.cpu_per_sign_us();
+    std::printf("  %-10s %9s %9s %9s %9s %8s %10s   (microseconds; CPU: server user+system per signature)\n", "",
+                "p50", "p90", "p99", "max", "n", "CPU/sign");
+    print_row("pisignerd", ps, signer.samples_us.size(), cm);
+    print_row("baseline", pbase, base.samples_us.size(), cb);
+    std::printf("  %-10s %9.2f %9.2f %9.2f %9.2f %8s %10.2f\n", "ratio", ps.p50 / pbase.p50, ps.p90 / pbase.p90,
+                ps.p99 / pbase.p99, ps.max / pbase.max, "", cb > 0 ? cm / cb : 0);
     const double r50 = ps.p50 / pbase.p50;
     const double r99 = ps.p99 / pbase.p99;
     std::printf("  target p50 <= 1.25 x baseline: %s (%.2f)   target p99 <= 1.5 x baseline: %s (%.2f)\n",
@@ -106,6 +115,9 @@ int main(int argc, char** argv) {
                      pb::verdict(r99, 1.5));
     pb::summary_line("latency max (us)", pb::fmt(ps.max, 1), pb::fmt(pbase.max, 1), pb::fmt(ps.max / pbase.max, 2), "-",
                      "-");
+    const double rc = cb > 0 ? cm / cb : 0;
+    pb::summary_line("CPU/sign sequential (us)", pb::fmt(cm, 1), pb::fmt(cb, 1), pb::fmt(rc, 2), "<= 1.5x",
+                     pb::verdict(rc, 1.5));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_sign_latency: %s\n", e.what());

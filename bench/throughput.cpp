@@ -29,9 +29,11 @@ struct Totals {
   long ok = 0;
   long refused = 0;  // non-200 replies
   double seconds = 0;
+  double cpu = 0;  // server CPU seconds over its slices
   std::vector<double> latencies_us;  // of the 200s
   std::map<int, long> statuses;
   double rate() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
+  double cpu_per_sign_us() const { return ok > 0 ? 1e6 * cpu / static_cast<double>(ok) : 0; }
 };
 
 // One server and its clients' connections, kept open across slices.
@@ -39,8 +41,8 @@ class Fleet {
  public:
   using LevelFor = std::function<std::int32_t(int client)>;
 
-  Fleet(std::uint16_t port, std::vector<std::string> pkhs, LevelFor level_for)
-      : pkhs_(std::move(pkhs)), level_for_(std::move(level_for)) {
+  Fleet(std::uint16_t port, int server_pid, std::vector<std::string> pkhs, LevelFor level_for)
+      : pid_(server_pid), pkhs_(std::move(pkhs)), level_for_(std::move(level_for)) {
     for (std::size_t i = 0; i < pkhs_.size(); ++i) clients_.emplace_back(port);
   }
 
@@ -49,6 +51,7 @@ class Fleet {
     std::atomic<bool> stop{false};
     std::mutex mu;
     std::vector<std::thread> threads;
+    const double cpu0 = pb::cpu_seconds(pid_);
     const auto t0 = pb::Clock::now();
     for (std::size_t i = 0; i < clients_.size(); ++i) {
       threads.emplace_back([&, i] {
@@ -84,12 +87,14 @@ class Fleet {
     for (auto& t : threads) t.join();
     // Until the last reply: the requests in flight at the stop signal are counted, so is their time.
     totals_.seconds += std::chrono::duration<double>(pb::Clock::now() - t0).count();
+    totals_.cpu += pb::cpu_seconds(pid_) - cpu0;
     if (!error_.empty()) throw std::runtime_error("a client failed: " + error_);
   }
 
   const Totals& totals() const { return totals_; }
 
  private:
+  int pid_;
   std::vector<std::string> pkhs_;
   LevelFor level_for_;
   std::vector<pb::SignClient> clients_;
@@ -99,7 +104,8 @@ class Fleet {
 
 void print_run(const char* name, const Totals& r) {
   const auto p = pb::percentiles(r.latencies_us);
-  std::printf("  %-15s %10.0f %9ld %9ld %9.1f %9.1f %9.1f\n", name, r.rate(), r.ok, r.refused, p.p50, p.p99, p.max);
+  std::printf("  %-15s %10.0f %9ld %9ld %9.1f %9.1f %9.1f %10.1f\n", name, r.rate(), r.ok, r.refused, p.p50, p.p99, p.max,
+              r.cpu_per_sign_us());
   if (r.refused > 0) {
     std::printf("  %-15s statuses:", "");
     for (auto [s, c] : r.statuses) std::printf(" %d x%ld", s, c);
@@ -133,10 +139,10 @@ int main(int argc, char** argv) {
     std::vector<std::int32_t> base_levels(static_cast<std::size_t>(clients), 0);
     std::vector<std::int32_t> multi_levels(static_cast<std::size_t>(clients), 0);
     std::atomic<std::int32_t> shared_level{0};
-    Fleet base(base_server.port, std::vector<std::string>(static_cast<std::size_t>(clients), "tz1baseline"),
+    Fleet base(base_server.port, base_server.child->pid(), std::vector<std::string>(static_cast<std::size_t>(clients), "tz1baseline"),
                [&](int i) { return ++base_levels[static_cast<std::size_t>(i)]; });
-    Fleet multi(multi_server.port, own_pkhs, [&](int i) { return ++multi_levels[static_cast<std::size_t>(i)]; });
-    Fleet single(single_server.port, std::vector<std::string>(static_cast<std::size_t>(clients), keys[0].pkh),
+    Fleet multi(multi_server.port, multi_server.child->pid(), own_pkhs, [&](int i) { return ++multi_levels[static_cast<std::size_t>(i)]; });
+    Fleet single(single_server.port, single_server.child->pid(), std::vector<std::string>(static_cast<std::size_t>(clients), keys[0].pkh),
                  [&](int) { return ++shared_level; });
 
     std::printf("== throughput: %d clients x 1 keep-alive connection, %.1f s per server in alternating %lld ms slices\n",
@@ -147,7 +153,8 @@ int main(int argc, char** argv) {
       single.run_slice(slice);
     }
 
-    std::printf("  %-15s %10s %9s %9s %9s %9s %9s\n", "", "sig/s", "200s", "non-200", "p50 us", "p99 us", "max us");
+    std::printf("  %-15s %10s %9s %9s %9s %9s %9s %10s\n", "", "sig/s", "200s", "non-200", "p50 us", "p99 us", "max us",
+                "CPU/sign us");
     print_run("baseline", base.totals());
     print_run("pisignerd/8key", multi.totals());
     print_run("pisignerd/1key", single.totals());
@@ -158,11 +165,16 @@ int main(int argc, char** argv) {
     const double rm = multi.totals().rate();
     const double rs = single.totals().rate();
     const double rb = base.totals().rate();
-    std::printf("  ratio pisignerd/8key / baseline: %.2f   target >= %.0f sig/s: %s (%.0f)\n", rm / rb, kTarget,
-                pb::verdict(rm, kTarget, true), rm);
+    std::printf("  ratio pisignerd/8key / baseline: %.2f   target >= 1.0: %s; >= %.0f sig/s: %s (%.0f)\n", rm / rb,
+                pb::verdict(rm / rb, 1.0, true), kTarget, pb::verdict(rm, kTarget, true), rm);
     std::printf("  ratio pisignerd/1key / baseline: %.2f   (1key non-200s are levels that lost the race)\n", rs / rb);
-    pb::summary_line("throughput 8 keys (sig/s)", pb::fmt(rm, 0), pb::fmt(rb, 0), pb::fmt(rm / rb, 2), ">= 2500/s",
-                     pb::verdict(rm, kTarget, true));
+    pb::summary_line("throughput 8 keys (sig/s)", pb::fmt(rm, 0), pb::fmt(rb, 0), pb::fmt(rm / rb, 2), ">= 1.0x",
+                     pb::verdict(rm / rb, 1.0, true));
+    const double cm = multi.totals().cpu_per_sign_us();
+    const double cb = base.totals().cpu_per_sign_us();
+    const double rc = cb > 0 ? cm / cb : 0;
+    std::printf("  CPU per signature pisignerd/8key / baseline: %.2f   target <= 1.5: %s\n", rc, pb::verdict(rc, 1.5));
+    pb::summary_line("CPU/sign 8 keys (us)", pb::fmt(cm, 1), pb::fmt(cb, 1), pb::fmt(rc, 2), "<= 1.5x", pb::verdict(rc, 1.5));
     pb::summary_line("throughput 1 key (sig/s)", pb::fmt(rs, 0), pb::fmt(rb, 0), pb::fmt(rs / rb, 2), "-", "-");
     return 0;
   } catch (const std::exception& e) {

@@ -4,8 +4,9 @@
 # Exit status is non-zero only if a benchmark could not run (a server did not start, a client failed).
 #   scripts/bench.sh <build-dir>
 # Environment:
-#   PISIGNER_BENCH_RT=0      do not run the latency and Ledger benchmarks under SCHED_FIFO (default: when chrt allows)
+#   PISIGNER_BENCH_RT=1      run the idle latency and the Ledger benchmarks under SCHED_FIFO (default: normal priority)
 #   PISIGNER_BENCH_TMPFS=0   skip the diagnostic latency run with both stores on tmpfs (/dev/shm)
+#   PISIGNER_BENCH_PYTHON=0  skip the Python http.client runs
 #   TMPDIR                   where the stores live for the durable runs (default /tmp)
 set -euo pipefail
 BUILD=${1:?usage: scripts/bench.sh <build-dir>}
@@ -21,22 +22,29 @@ done
 BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
 [ "$BUILD_TYPE" = Release ] || echo "note: $BUILD is a '${BUILD_TYPE:-unknown}' build; the figures mean most in Release" >&2
 
-# The latency benchmark keeps at most one core busy (client and server take turns), so it can run
-# SCHED_FIFO: other jobs on a shared build machine then cannot delay the wake-ups being measured.
-# Both servers inherit the same policy. Throughput saturates the cores, so it runs at normal priority.
+# Latency runs at normal priority, as a baker's client and signer do: once on an otherwise idle
+# machine and once with two CPU-bound processes (normal priority, no SCHED_FIFO) competing for the
+# cores, so the figures show what the extra hand-offs between threads cost when cores are busy.
+# PISIGNER_BENCH_RT=1 runs the idle latency and the Ledger benchmark under SCHED_FIFO instead (a
+# shared build machine's noise then cannot delay the wake-ups being measured).
 RT=()
-if [ "${PISIGNER_BENCH_RT:-1}" != 0 ] && chrt -f 1 true 2>/dev/null; then RT=(chrt -f 1); fi
+if [ "${PISIGNER_BENCH_RT:-0}" = 1 ] && chrt -f 1 true 2>/dev/null; then RT=(chrt -f 1); fi
 
 OUT=$(mktemp)
-trap 'rm -f "$OUT"' EXIT
+HOGS=()
+stop_hogs() { for p in "${HOGS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; HOGS=(); }
+trap 'stop_hogs; rm -f "$OUT"' EXIT
+start_hogs() {  # two CPU-bound processes at normal priority
+  for _ in 1 2; do ( while :; do :; done ) & HOGS+=($!); done
+}
 status=0
-run() {  # run <label> <command...>: prints the benchmark's report, keeps its SUMMARY lines labelled
-  local label=$1; shift
+run() {  # run <label> <with-target 0|1> <command...>: prints the report, keeps its SUMMARY lines labelled
+  local label=$1 with_target=$2; shift 2
   echo
   "$@" >"$OUT.one" 2>&1 || status=1
   grep -v '^SUMMARY|' "$OUT.one" || true
-  if [ -z "$label" ]; then
-    grep '^SUMMARY|' "$OUT.one" >>"$OUT" || true
+  if [ "$with_target" = 1 ]; then
+    sed -n "s/^SUMMARY|/SUMMARY|$label/p" "$OUT.one" >>"$OUT"
   else  # a diagnostic run: its figures carry no target
     sed -n "s/^SUMMARY|\(.*\)|[^|]*|[^|]*\$/SUMMARY|$label\1|-|-/p" "$OUT.one" >>"$OUT"
   fi
@@ -44,26 +52,40 @@ run() {  # run <label> <command...>: prints the benchmark's report, keeps its SU
 }
 STORE_FS=$(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')
 echo "==> machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), Linux $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "==> stores on ${TMPDIR:-/tmp} ($STORE_FS); latency run ${RT[*]:-at normal priority}"
-run "" "${RT[@]}" "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
+echo "==> stores on ${TMPDIR:-/tmp} ($STORE_FS); idle latency run ${RT[*]:-at normal priority}"
+run "" 1 "${RT[@]}" "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
+echo
+echo "==> busy: the same with two CPU-bound processes at normal priority beside it"
+start_hogs
+run "busy " 1 "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
+stop_hogs
 if [ "${PISIGNER_BENCH_TMPFS:-1}" != 0 ] && [ -d /dev/shm ]; then
   echo
-  echo "==> diagnostic: the same with both stores on tmpfs, where fsync is free: what remains is software"
-  TMPDIR=/dev/shm run "tmpfs " "${RT[@]}" "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE" --requests 5000
+  echo "==> diagnostic: the same (idle) with both stores on tmpfs, where fsync is free: what remains is software"
+  TMPDIR=/dev/shm run "tmpfs " 0 "${RT[@]}" "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE" --requests 5000
 fi
-run "" "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
+run "" 1 "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
+# An ordinary keep-alive client, independent of the C++ one: Python's http.client, sequential and
+# with 8 processes on 8 keys, idle and busy.
+if [ "${PISIGNER_BENCH_PYTHON:-1}" != 0 ] && command -v python3 >/dev/null && [ -x "$BUILD/bench/bench_serve" ]; then
+  PYCLIENT=(python3 "$(dirname "$0")/../bench/http_client.py" --serve "$BUILD/bench/bench_serve")
+  run "" 1 "${PYCLIENT[@]}" --label "python "
+  echo
+  echo "==> busy: the Python client with two CPU-bound processes at normal priority beside it"
+  start_hogs
+  run "" 1 "${PYCLIENT[@]}" --label "python busy "
+  stop_hogs
+fi
 # Daemon overhead on top of a (virtual) Ledger with a fixed reply delay, health while the device is
 # busy or hung, and replug to healthy. Its baseline is the device itself, measured in the same run.
-# Its signatures run one at a time (the device's delay dominates), so it runs under the same policy
-# as the latency benchmark; the direct client and the virtual Ledgers inherit it.
 if [ -x "$BUILD/bench/bench_ledger_overhead" ]; then
-  run "" "${RT[@]}" "$BUILD/bench/bench_ledger_overhead"
+  run "" 1 "${RT[@]}" "$BUILD/bench/bench_ledger_overhead"
 fi
 
 echo
 echo "==> summary (ratio = pisignerd / baseline, both measured in this run; PASS/MISS is information)"
-printf '%-32s %11s %11s %7s %10s %6s\n' metric pisignerd baseline ratio target result
+printf '%-40s %11s %11s %7s %10s %6s\n' metric pisignerd baseline ratio target result
 grep '^SUMMARY|' "$OUT" | while IFS='|' read -r _ metric mine base ratio target verdict; do
-  printf '%-32s %11s %11s %7s %10s %6s\n' "$metric" "$mine" "$base" "$ratio" "$target" "$verdict"
+  printf '%-40s %11s %11s %7s %10s %6s\n' "$metric" "$mine" "$base" "$ratio" "$target" "$verdict"
 done
 exit $status

@@ -72,6 +72,10 @@ void summary_line(const std::string& metric, const std::string& pisignerd, const
 
 std::string fmt(double v, int decimals);
 
+// CPU time (user + system, all threads) the process `pid` has used so far, from /proc/<pid>/stat;
+// 0 if it cannot be read.
+double cpu_seconds(int pid);
+
 using Clock = std::chrono::steady_clock;
 inline double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
