@@ -4,7 +4,8 @@
 # Exit status is non-zero only if a benchmark could not run (a server did not start, a client failed).
 #   scripts/bench.sh <build-dir>
 # Environment:
-#   PISIGNER_BENCH_RT=1      run the idle latency and the Ledger benchmarks under SCHED_FIFO (default: normal priority)
+#   PISIGNER_BENCH_RT=0      no SCHED_FIFO anywhere (default: only the Ledger benchmark, when chrt allows)
+#   PISIGNER_BENCH_RT=1      the idle latency benchmark under SCHED_FIFO too
 #   PISIGNER_BENCH_TMPFS=0   skip the diagnostic latency run with both stores on tmpfs (/dev/shm)
 #   PISIGNER_BENCH_PYTHON=0  skip the Python http.client runs
 #   TMPDIR                   where the stores live for the durable runs (default /tmp)
@@ -25,10 +26,16 @@ BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/
 # Latency runs at normal priority, as a baker's client and signer do: once on an otherwise idle
 # machine and once with two CPU-bound processes (normal priority, no SCHED_FIFO) competing for the
 # cores, so the figures show what the extra hand-offs between threads cost when cores are busy.
-# PISIGNER_BENCH_RT=1 runs the idle latency and the Ledger benchmark under SCHED_FIFO instead (a
-# shared build machine's noise then cannot delay the wake-ups being measured).
+# The Ledger benchmark (one signature at a time, the device's delay dominates) runs under SCHED_FIFO
+# when allowed, so a shared build machine's noise cannot delay the wake-ups it measures; its target
+# is defined that way. PISIGNER_BENCH_RT=0 turns that off; PISIGNER_BENCH_RT=1 also runs the idle
+# latency benchmark under SCHED_FIFO.
 RT=()
-if [ "${PISIGNER_BENCH_RT:-0}" = 1 ] && chrt -f 1 true 2>/dev/null; then RT=(chrt -f 1); fi
+LEDGER_RT=()
+if [ "${PISIGNER_BENCH_RT:-}" != 0 ] && chrt -f 1 true 2>/dev/null; then
+  LEDGER_RT=(chrt -f 1)
+  if [ "${PISIGNER_BENCH_RT:-}" = 1 ]; then RT=(chrt -f 1); fi
+fi
 
 OUT=$(mktemp)
 HOGS=()
@@ -79,7 +86,7 @@ fi
 # Daemon overhead on top of a (virtual) Ledger with a fixed reply delay, health while the device is
 # busy or hung, and replug to healthy. Its baseline is the device itself, measured in the same run.
 if [ -x "$BUILD/bench/bench_ledger_overhead" ]; then
-  run "" 1 "${RT[@]}" "$BUILD/bench/bench_ledger_overhead"
+  run "" 1 "${LEDGER_RT[@]}" "$BUILD/bench/bench_ledger_overhead"
 fi
 
 echo
