@@ -119,7 +119,12 @@ Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vec
 void init_store(const std::string& pisignerd, const fs::path& store) {
   if (fs::exists(store / "hwm.sqlite")) return;
   const fs::path ctl = fs::path(pisignerd).parent_path() / "pisignerctl";
-  const std::string cmd = "'" + ctl.string() + "' hwm init --store '" + store.string() + "' >/dev/null";
+  // Appended piece by piece: GCC 12 at -O3 misreads "'" + std::string as an overlapping copy.
+  std::string cmd = "'";
+  cmd += ctl.string();
+  cmd += "' hwm init --store '";
+  cmd += store.string();
+  cmd += "' >/dev/null";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
 }
 
