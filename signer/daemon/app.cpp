@@ -90,7 +90,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   pc.chains.insert(cfg.policy.chains.begin(), cfg.policy.chains.end());
   p->policy = policy::Policy(pc);
 
-  auto auth = policy::Authenticator::build(cfg.auth.required, cfg.auth.authorized_keys);
+  auto auth = policy::Authenticator::from_keys(cfg.auth.required, cfg.auth.authorized_keys);
   if (!auth) return fail(Error{cfg.source + ": auth: " + auth.error().message});
   p->auth = std::move(auth).value();
 

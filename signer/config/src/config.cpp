@@ -183,11 +183,10 @@ Config build(const toml::table& root, const std::string& source) {
   if (auto* t = r.table(root, "auth", "auth")) {
     r.only(*t, "auth.", {"required", "authorized_keys"});
     r.get(*t, "required", "auth.required", c.auth.required);
-    c.auth.authorized_keys = r.strings(*t, "authorized_keys", "auth.authorized_keys", {});
-    for (const auto& k : c.auth.authorized_keys) {
-      if (auto pk = tezos::PublicKey::parse(k); !pk) {
-        r.error(r.node(*t, "authorized_keys"), "auth.authorized_keys", "'" + k + "': " + pk.error().message);
-      }
+    for (const auto& k : r.strings(*t, "authorized_keys", "auth.authorized_keys", {})) {
+      auto pk = tezos::PublicKey::parse(k);
+      if (!pk) r.error(r.node(*t, "authorized_keys"), "auth.authorized_keys", "'" + k + "': " + pk.error().message);
+      c.auth.authorized_keys.push_back(std::move(pk).value());
     }
     if (c.auth.required && c.auth.authorized_keys.empty()) {
       r.error(r.node(*t, "required"), "auth.required", "is true but auth.authorized_keys is empty");

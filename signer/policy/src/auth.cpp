@@ -8,13 +8,19 @@ constexpr std::uint8_t kAuthKindSign = 0x01;
 }  // namespace
 
 Result<Authenticator, AuthError> Authenticator::build(bool required, const std::vector<std::string>& authorized_keys) {
-  Authenticator a;
-  a.required_ = required;
+  std::vector<tezos::PublicKey> keys;
   for (const auto& text : authorized_keys) {
     auto pk = tezos::PublicKey::parse(text);
     if (!pk) return fail(AuthError{AuthError::Code::Config, "authorized key '" + text + "': " + pk.error().message});
-    a.keys_.push_back(std::move(pk).value());
+    keys.push_back(std::move(pk).value());
   }
+  return from_keys(required, std::move(keys));
+}
+
+Result<Authenticator, AuthError> Authenticator::from_keys(bool required, std::vector<tezos::PublicKey> authorized_keys) {
+  Authenticator a;
+  a.required_ = required;
+  a.keys_ = std::move(authorized_keys);
   if (required && a.keys_.empty()) {
     return fail(AuthError{AuthError::Code::Config, "auth.required is true but auth.authorized_keys is empty"});
   }

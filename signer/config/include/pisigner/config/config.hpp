@@ -48,7 +48,7 @@ struct PolicyConfig {
 
 struct AuthConfig {
   bool required = false;
-  std::vector<std::string> authorized_keys;  // base58 public keys
+  std::vector<tezos::PublicKey> authorized_keys;
 };
 
 struct HealthConfig {

@@ -24,6 +24,8 @@ class Authenticator {
  public:
   // `authorized_keys`: base58 public keys (edpk/sppk/p2pk). Fails naming the first bad entry.
   static Result<Authenticator, AuthError> build(bool required, const std::vector<std::string>& authorized_keys);
+  // The same from keys already parsed (the daemon's typed config).
+  static Result<Authenticator, AuthError> from_keys(bool required, std::vector<tezos::PublicKey> authorized_keys);
   Authenticator() = default;
 
   bool required() const { return required_; }
