@@ -15,6 +15,7 @@ const char* to_string(SignErrc c) {
     case SignErrc::PolicyRefused: return "policy_refused";
     case SignErrc::WatermarkRefused: return "watermark_refused";
     case SignErrc::StoreFailed: return "store_failed";
+    case SignErrc::ClusterUnavailable: return "cluster_unavailable";
     case SignErrc::BackendUnavailable: return "backend_unavailable";
     case SignErrc::BackendRefused: return "backend_refused";
     case SignErrc::ShuttingDown: return "shutting_down";
@@ -156,6 +157,8 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
         return fail(SignError{SignErrc::StoreFailed, signed_.error().message});
       case hwm::AdvanceError::Code::SignFailed:
         return fail(backend_failure(signed_.error().message));
+      case hwm::AdvanceError::Code::SharedUnavailable:
+        return fail(SignError{SignErrc::ClusterUnavailable, signed_.error().message});
     }
   }
   return SignResult{std::move(signed_).value(), wm, !fresh};

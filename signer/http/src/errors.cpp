@@ -17,6 +17,7 @@ int status_for(core::SignErrc code) {
     case SignErrc::BackendRefused:
       return 500;
     case SignErrc::BackendUnavailable:
+    case SignErrc::ClusterUnavailable:  // the standby may still reach a quorum
     case SignErrc::ShuttingDown:
       return 503;
   }

@@ -1,10 +1,12 @@
 #include "pisigner/hwm/watermarks.hpp"
 
+#include <chrono>
 #include <set>
 
 namespace pisigner::hwm {
 
-Watermarks::Watermarks(Store& store, WatermarkLimits limits) : store_(store), limits_(limits) {}
+Watermarks::Watermarks(Store& store, WatermarkLimits limits, SharedWatermark* shared)
+    : store_(store), limits_(limits), shared_(shared) {}
 
 Result<std::mutex*, AdvanceError> Watermarks::lock_for(const HwmKey& key) {
   std::lock_guard lock(map_mu_);
@@ -58,6 +60,10 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
       break;
   }
 
+  // The shared advance (a network round trip) overlaps the local fsync and the signature: a
+  // signature that is never released is harmless.
+  std::future<SharedVerdict> shared;
+  if (shared_) shared = shared_->begin_advance(key, request);
   if (start) start();
   Record record{request.level, request.round, request.hash, std::nullopt};
   // Re-signing the same bytes after a lost signature: that record is already durable (the cache
@@ -70,16 +76,43 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
     }
   }
 
+  // A shared refusal that is already known spares the key a signature nobody will see.
+  std::optional<SharedVerdict> verdict;
+  if (shared.valid() && shared.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    verdict = shared.get();
+    if (verdict->action != SharedVerdict::Action::Release) return settle(key, record, *verdict);
+  }
+
   auto signature = sign();
   if (!signature) return fail(AdvanceError{AdvanceError::Code::SignFailed, signature.error()});
+  record.signature = std::move(*signature);
+  if (shared.valid()) verdict = shared.get();
+  if (!verdict) verdict = SharedVerdict{SharedVerdict::Action::Release, {}, {}, false};
+  return settle(key, std::move(record), *verdict);
+}
 
-  record.signature = *signature;
+// Releases `record.signature` (or the shared one) as the verdict says. Only a released signature
+// is kept in the local record: a cached local signature is answered without asking the cluster.
+Result<std::string, AdvanceError> Watermarks::settle(const HwmKey& key, Record record, const SharedVerdict& verdict) {
+  switch (verdict.action) {
+    case SharedVerdict::Action::Refuse:
+      return fail(AdvanceError{AdvanceError::Code::Refused, verdict.message});
+    case SharedVerdict::Action::Unavailable:
+      return fail(AdvanceError{AdvanceError::Code::SharedUnavailable, verdict.message});
+    case SharedVerdict::Action::ReturnStored:
+      record.signature = verdict.signature;
+      break;
+    case SharedVerdict::Action::Release:
+      if (verdict.degraded) degraded_releases_.fetch_add(1);
+      break;
+  }
+  if (!record.signature) return fail(AdvanceError{AdvanceError::Code::SignFailed, "no signature"});
   if (auto put = store_.put_signature(key, record); !put) {
     // The watermark is durable, so the signature is safe to hand out; losing it only costs a
     // byte-identical re-sign on retry.
     signature_store_failures_.fetch_add(1);
   }
-  return std::move(*signature);
+  return std::move(*record.signature);
 }
 
 }  // namespace pisigner::hwm

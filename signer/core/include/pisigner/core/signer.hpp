@@ -26,6 +26,7 @@ enum class SignErrc {
   PolicyRefused,    // magic byte, chain, mainnet
   WatermarkRefused, // at or below the high watermark
   StoreFailed,      // the watermark could not be made durable: nothing was signed
+  ClusterUnavailable, // the shared (etcd) watermark could not be advanced in time: nothing released
   BackendUnavailable,
   BackendRefused,
   ShuttingDown,

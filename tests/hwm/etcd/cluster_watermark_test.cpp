@@ -1,0 +1,252 @@
+// The shared-watermark protocol on an in-memory etcd: decisions, lost races, unknown outcomes
+// resolved by re-reading, NOSPACE, and two signers racing on one cluster.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "../test_util.hpp"
+#include "memory_kv.hpp"
+#include "pisigner/hwm/etcd/cluster_watermark.hpp"
+#include "pisigner/hwm/etcd/wire.hpp"
+#include "pisigner/hwm/watermarks.hpp"
+
+namespace pisigner::hwm::etcd {
+namespace {
+
+using ::testing::HasSubstr;
+using hwm::testing::digest;
+using hwm::testing::make_key;
+using testing::MemoryKv;
+using Action = SharedVerdict::Action;
+
+Request req(std::int32_t level, std::int32_t round, std::uint32_t payload) {
+  return Request{level, round, digest(payload), true};
+}
+
+std::string test_signature() {
+  tezos::Signature sig{crypto::Curve::Ed25519, Bytes(64, 0x5a)};
+  return sig.to_b58();
+}
+
+ClusterOptions options(std::string node = "pi-a") {
+  ClusterOptions o;
+  o.node = std::move(node);
+  o.budget = std::chrono::milliseconds(300);
+  o.retry_backoff = std::chrono::milliseconds(1);
+  o.workers = 2;
+  return o;
+}
+
+class ClusterWatermarkTest : public ::testing::Test {
+ protected:
+  std::optional<StoredRecord> stored() {
+    auto kv = kv_.raw(record_key(key_));
+    if (!kv) return std::nullopt;
+    auto r = decode_record(kv->value);
+    EXPECT_TRUE(r.ok());
+    return *r;
+  }
+  MemoryKv kv_;
+  HwmKey key_ = make_key(tezos::Kind::Block);
+  ClusterWatermark cluster_{kv_, options(), real_clock()};
+};
+
+TEST_F(ClusterWatermarkTest, FirstWriteCreatesTheRecordAndLaterOnesUseTheCache) {
+  EXPECT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);
+  ASSERT_TRUE(stored());
+  EXPECT_EQ(stored()->record.level, 10);
+  EXPECT_EQ(stored()->record.hash, digest(1));
+  EXPECT_EQ(stored()->node, "pi-a");
+  EXPECT_EQ(kv_.reads, 1);
+
+  EXPECT_EQ(cluster_.advance(key_, req(11, 0, 2)).action, Action::Release);
+  EXPECT_EQ(stored()->record.level, 11);
+  EXPECT_EQ(kv_.reads, 1) << "the second advance must use the cached mod_revision";
+  EXPECT_EQ(kv_.txns, 2);
+  EXPECT_EQ(cluster_.stats().writes.load(), 2u);
+}
+
+TEST_F(ClusterWatermarkTest, RefusesBelowAndDifferentDataAtTheStoredSlot) {
+  ASSERT_EQ(cluster_.advance(key_, req(10, 1, 1)).action, Action::Release);
+  auto below = cluster_.advance(key_, req(9, 5, 2));
+  EXPECT_EQ(below.action, Action::Refuse);
+  EXPECT_THAT(below.message, HasSubstr("below high watermark"));
+  auto other = cluster_.advance(key_, req(10, 1, 2));
+  EXPECT_EQ(other.action, Action::Refuse);
+  EXPECT_THAT(other.message, HasSubstr("already signed with different data"));
+  // The same bytes again: covered by the record, no write.
+  const int txns = kv_.txns;
+  EXPECT_EQ(cluster_.advance(key_, req(10, 1, 1)).action, Action::Release);
+  EXPECT_EQ(kv_.txns, txns);
+  EXPECT_EQ(stored()->record.hash, digest(1));
+}
+
+TEST_F(ClusterWatermarkTest, AStoredSignatureOfTheSameBytesIsReturned) {
+  Record r{10, 0, digest(1), test_signature()};
+  kv_.set_raw(record_key(key_), encode_record(r, "pi-b", 0));
+  auto v = cluster_.advance(key_, req(10, 0, 1));
+  ASSERT_EQ(v.action, Action::ReturnStored);
+  EXPECT_EQ(v.signature, *r.signature);
+}
+
+TEST_F(ClusterWatermarkTest, ALostRaceAdoptsTheWinnersRecord) {
+  ASSERT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);  // cache at level 10
+  // The other Pi signs level 11 with other data between our cached read and our txn.
+  kv_.before_cas = [&] { kv_.set_raw(record_key(key_), encode_record(Record{11, 0, digest(7), {}}, "pi-b", 0)); };
+  auto v = cluster_.advance(key_, req(11, 0, 2));
+  EXPECT_EQ(v.action, Action::Refuse);
+  EXPECT_THAT(v.message, HasSubstr("already signed with different data"));
+  EXPECT_EQ(stored()->record.hash, digest(7)) << "the winner's record stays";
+  EXPECT_EQ(cluster_.stats().lost_races.load(), 1u);
+}
+
+TEST_F(ClusterWatermarkTest, ALostRaceToALowerRecordRetriesFromIt) {
+  ASSERT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);
+  kv_.before_cas = [&] { kv_.set_raw(record_key(key_), encode_record(Record{10, 3, digest(7), {}}, "pi-b", 0)); };
+  EXPECT_EQ(cluster_.advance(key_, req(11, 0, 2)).action, Action::Release);
+  EXPECT_EQ(stored()->record.level, 11);
+  EXPECT_EQ(kv_.txns, 3);
+}
+
+TEST_F(ClusterWatermarkTest, AnUnknownOutcomeThatLandedIsResolvedByReadingIt) {
+  ASSERT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);
+  kv_.fail_writes({MemoryKv::Fault::LandThenLoseReply});
+  EXPECT_EQ(cluster_.advance(key_, req(11, 0, 2)).action, Action::Release);
+  EXPECT_EQ(cluster_.stats().unknown_outcomes.load(), 1u);
+  EXPECT_EQ(cluster_.stats().unknown_landed.load(), 1u);
+  EXPECT_EQ(kv_.txns, 2) << "a landed write is not written again";
+}
+
+TEST_F(ClusterWatermarkTest, AnUnknownOutcomeThatDidNotLandIsWrittenAgain) {
+  ASSERT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);
+  kv_.fail_writes({MemoryKv::Fault::LoseBeforeApply});
+  EXPECT_EQ(cluster_.advance(key_, req(11, 0, 2)).action, Action::Release);
+  EXPECT_EQ(cluster_.stats().unknown_landed.load(), 0u);
+  EXPECT_EQ(kv_.txns, 3);
+  EXPECT_EQ(stored()->record.level, 11);
+}
+
+TEST_F(ClusterWatermarkTest, AnOutcomeThatStaysUnknownReleasesNothing) {
+  ASSERT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);
+  kv_.fail_writes({MemoryKv::Fault::LandThenLoseReply});
+  kv_.fail_reads(1'000'000);
+  auto v = cluster_.advance(key_, req(11, 0, 2));
+  EXPECT_EQ(v.action, Action::Unavailable);
+  EXPECT_THAT(v.message, HasSubstr("unknown"));
+  EXPECT_EQ(cluster_.stats().refused_unavailable.load(), 1u);
+}
+
+TEST_F(ClusterWatermarkTest, NoSpaceRefusesAndSaysSo) {
+  kv_.fail_writes({MemoryKv::Fault::NoSpace});
+  auto v = cluster_.advance(key_, req(10, 0, 1));
+  EXPECT_EQ(v.action, Action::Unavailable);
+  EXPECT_THAT(v.message, HasSubstr("space exceeded"));
+  EXPECT_EQ(cluster_.stats().refused_nospace.load(), 1u);
+  EXPECT_FALSE(stored());
+  EXPECT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release) << "recovers once the alarm is gone";
+}
+
+TEST_F(ClusterWatermarkTest, AWriteThatNeverLeftIsTriedAgain) {
+  kv_.fail_writes({MemoryKv::Fault::NotApplied});
+  EXPECT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);
+  EXPECT_EQ(stored()->record.level, 10);
+}
+
+TEST_F(ClusterWatermarkTest, AnUnreadableRecordIsNeverOverwritten) {
+  kv_.set_raw(record_key(key_), "{\"v\":1,\"level\":\"ten\"}");
+  auto v = cluster_.advance(key_, req(10, 0, 1));
+  EXPECT_EQ(v.action, Action::Unavailable);
+  EXPECT_THAT(v.message, HasSubstr("bad level"));
+  EXPECT_EQ(kv_.txns, 0);
+}
+
+TEST(ClusterWatermarkLocal, AKeyAllowedLocalIsReleasedDegradedWhenTheClusterIsGone) {
+  MemoryKv kv;
+  auto o = options();
+  const HwmKey local_key = make_key(tezos::Kind::Block, 1);
+  const HwmKey strict_key = make_key(tezos::Kind::Block, 2);
+  o.local_when_unavailable = [&](const tezos::PublicKeyHash& pkh) { return pkh == local_key.pkh; };
+  ClusterWatermark cluster(kv, o, real_clock());
+  kv.fail_reads(1'000'000);
+  auto v = cluster.advance(local_key, req(10, 0, 1));
+  EXPECT_EQ(v.action, Action::Release);
+  EXPECT_TRUE(v.degraded);
+  auto strict = cluster.advance(strict_key, req(10, 0, 1));
+  EXPECT_EQ(strict.action, Action::Unavailable);
+  EXPECT_FALSE(strict.degraded);
+  EXPECT_EQ(cluster.stats().degraded.load(), 1u);
+}
+
+// Two Pis, each with a stale view of the other's writes, race different payloads on every slot:
+// exactly one of them may release per (level, round).
+TEST(ClusterWatermarkRace, TwoSignersReleaseExactlyOncePerSlot) {
+  MemoryKv kv;
+  ClusterWatermark a(kv, options("pi-a"), real_clock());
+  ClusterWatermark b(kv, options("pi-b"), real_clock());
+  const HwmKey key = make_key(tezos::Kind::Attestation);
+  constexpr int kSlots = 300;
+  std::atomic<int> released_a{0}, released_b{0}, refused{0};
+  for (int level = 1; level <= kSlots; ++level) {
+    auto fa = a.begin_advance(key, req(level, 0, static_cast<std::uint32_t>(2 * level)));
+    auto fb = b.begin_advance(key, req(level, 0, static_cast<std::uint32_t>(2 * level + 1)));
+    const auto va = fa.get();
+    const auto vb = fb.get();
+    const int released = (va.action == Action::Release) + (vb.action == Action::Release);
+    ASSERT_EQ(released, 1) << "level " << level << ": " << va.message << " / " << vb.message;
+    released_a += va.action == Action::Release;
+    released_b += vb.action == Action::Release;
+    refused += (va.action == Action::Refuse) + (vb.action == Action::Refuse);
+  }
+  EXPECT_EQ(refused.load(), kSlots);
+  std::printf("race: pi-a released %d, pi-b released %d, refused %d\n", released_a.load(), released_b.load(),
+              refused.load());
+}
+
+// The sign path's order: a shared refusal releases nothing and stores no signature locally.
+TEST(ClusterWatermarkSignPath, ASharedRefusalReleasesNothingAndStoresNoSignature) {
+  MemoryKv kv;
+  ClusterWatermark cluster(kv, options(), real_clock());
+  auto store = make_memory_store();
+  Watermarks wm(*store, {}, &cluster);
+  const HwmKey key = make_key(tezos::Kind::Block);
+  kv.set_raw(record_key(key), encode_record(Record{10, 0, digest(7), {}}, "pi-b", 0));
+
+  auto r = wm.sign_once(key, req(10, 0, 1), [] { return Result<std::string, std::string>(std::string("sigA")); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, AdvanceError::Code::Refused);
+  EXPECT_THAT(r.error().message, HasSubstr("cluster high watermark"));
+  auto local = store->get(key);
+  ASSERT_TRUE(local.ok() && *local);
+  EXPECT_FALSE((*local)->signature) << "an unreleased signature must not be answered later from the local store";
+
+  // A retry of the same payload is refused again (it reaches the cluster, not a local cache).
+  auto again = wm.sign_once(key, req(10, 0, 1), [] { return Result<std::string, std::string>(std::string("sigA")); });
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, AdvanceError::Code::Refused);
+
+  // An unknown outcome that stays unknown: SharedUnavailable, nothing released.
+  kv.fail_writes({MemoryKv::Fault::LandThenLoseReply});
+  kv.fail_reads(1'000'000);
+  auto unknown = wm.sign_once(key, req(11, 0, 2), [] { return Result<std::string, std::string>(std::string("sigB")); });
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, AdvanceError::Code::SharedUnavailable);
+}
+
+TEST(ClusterWatermarkSignPath, ReleasedSignaturesAreKeptLocally) {
+  MemoryKv kv;
+  ClusterWatermark cluster(kv, options(), real_clock());
+  auto store = make_memory_store();
+  Watermarks wm(*store, {}, &cluster);
+  const HwmKey key = make_key(tezos::Kind::Block);
+  auto r = wm.sign_once(key, req(10, 0, 1), [] { return Result<std::string, std::string>(std::string("sigA")); });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, "sigA");
+  auto local = store->get(key);
+  ASSERT_TRUE(local.ok() && *local && (*local)->signature);
+  EXPECT_EQ(*(*local)->signature, "sigA");
+}
+
+}  // namespace
+}  // namespace pisigner::hwm::etcd
