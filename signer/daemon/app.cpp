@@ -21,6 +21,7 @@
 #include "pisigner/metrics/metrics.hpp"
 #include "pisigner/policy/auth.hpp"
 #include "pisigner/policy/policy.hpp"
+#include "cluster_wiring.hpp"
 #include "hal_wiring.hpp"
 #include "key_loader.hpp"
 #include "ledger_keys.hpp"
@@ -37,6 +38,7 @@ struct App::Parts {
   std::unique_ptr<hwm::Store> raw_store;
   hwm::ClosableStore* closable_store = nullptr;  // raw_store, closed before a UPS power-off
   std::unique_ptr<core::TimedStore> store;
+  std::unique_ptr<ClusterRuntime> cluster;  // null without [cluster]; outlives the watermarks
   std::unique_ptr<hwm::Watermarks> watermarks;
   keys::Registry keys;
   std::unique_ptr<KeyRuntime> key_runtime;  // device workers for ledger keys, if any
@@ -82,8 +84,6 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   p->closable_store = closable.get();
   p->raw_store = std::move(closable);
   p->store = std::make_unique<core::TimedStore>(*p->raw_store, p->metrics, clock);
-  p->watermarks = std::make_unique<hwm::Watermarks>(
-      *p->store, hwm::WatermarkLimits{{cfg.policy.max_level_jump}, cfg.policy.max_chains_per_key});
 
   policy::PolicyConfig pc;
   pc.magic_bytes = cfg.policy.magic_bytes;
@@ -101,6 +101,22 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   config::wipe_secrets(p->config);  // the keys are built; their text is not needed again
   p->key_runtime = std::move(loaded->runtime);
   if (auto* ledgers = dynamic_cast<LedgerRuntime*>(p->key_runtime.get())) ledgers->attach_store(*p->store);
+
+  auto cluster = ClusterRuntime::create(cfg, clock);
+  if (!cluster) return fail(cluster.error());
+  p->cluster = std::move(cluster).value();
+  if (p->cluster) {
+    std::vector<tezos::PublicKeyHash> local;  // registry entries are in config order
+    for (std::size_t i = 0; i < cfg.keys.size() && i < p->keys.size(); ++i) {
+      if (cfg.keys[i].local_when_cluster_unavailable) local.push_back(p->keys.entries()[i].key->pkh());
+    }
+    p->cluster->set_local_keys(std::move(local));
+    p->cluster->add_health_checks(*p->health);
+    p->cluster->declare_metrics(p->metrics);
+  }
+  p->watermarks = std::make_unique<hwm::Watermarks>(
+      *p->store, hwm::WatermarkLimits{{cfg.policy.max_level_jump}, cfg.policy.max_chains_per_key},
+      p->cluster ? &p->cluster->shared() : nullptr);
 
   p->signer = std::make_unique<core::Signer>(p->keys, p->policy, p->auth, *p->watermarks, p->metrics, clock);
   p->health->set_busy([s = p->signer.get()] { return s->in_flight() > 0; });
@@ -144,8 +160,9 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   p->hal = std::move(hal).value();
   p->hal->add_health_checks(*p->health);
   p->hal->declare_metrics(p->metrics);
-  ro.status_extra = [store_ptr, hal_ptr = p->hal.get()] {
-    return merge_json_objects(watermarks_json(*store_ptr), hal_ptr->status_json());
+  ro.status_extra = [store_ptr, hal_ptr = p->hal.get(), cluster_ptr = p->cluster.get()] {
+    auto out = merge_json_objects(watermarks_json(*store_ptr), hal_ptr->status_json());
+    return cluster_ptr ? merge_json_objects(out, cluster_ptr->status_json()) : out;
   };
   p->router = std::make_unique<http::Router>(*p->signer, *p->health, p->metrics, std::move(ro));
 
@@ -181,6 +198,7 @@ Result<void, Error> App::start() {
   if (parts_->admin_server) {
     if (auto r = parts_->admin_server->start(); !r) return r;
   }
+  if (parts_->cluster) parts_->cluster->start();
   parts_->health->start();
   parts_->hal->set_before_power_off([this] { prepare_power_off(); });
   parts_->hal->start();
@@ -207,6 +225,7 @@ void App::stop() {
   parts_->server->stop();
   if (parts_->admin_server) parts_->admin_server->stop();
   parts_->health->stop();
+  if (parts_->cluster) parts_->cluster->stop();
   if (parts_->key_runtime) parts_->key_runtime->stop();
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl.hpp"
+#include "ctl_cluster.hpp"
 #include "ctl_store.hpp"
 #include "pisigner/bytes.hpp"
 #include "pisigner/hwm/octez_import.hpp"
@@ -40,6 +41,9 @@ int init(const Common& c) {
 }
 
 int show(const Common& c) {
+  bool cluster_failed = false;
+  auto cluster = cluster_client(c, cluster_failed);  // before open_store drops root
+  if (cluster_failed) return kExitConfig;
   auto dir = store_dir(c);
   if (!dir) return kExitConfig;
   auto store = open_store(*dir, StoreAccess::ReadOnly);  // no lock, no write: safe while the daemon runs
@@ -48,6 +52,15 @@ int show(const Common& c) {
   if (!records) {
     std::cerr << "pisignerctl: " << records.error().message << "\n";
     return 1;
+  }
+  if (cluster) {
+    auto remote = read_cluster(*cluster);
+    if (!remote) {
+      std::cerr << "pisignerctl: " << remote.error() << " (the local store alone follows)\n";
+    } else {
+      print_side_by_side(*records, *remote, c.json);
+      return 0;
+    }
   }
   if (c.json) {
     nlohmann::json out = nlohmann::json::array();
@@ -160,6 +173,11 @@ void add_hwm(CLI::App& app, Common& common, int& rc) {
   set_cmd->add_option("--round", args.round, "Round (omit for legacy kinds)");
   set_cmd->add_flag("-y,--yes", common.yes, "Do not ask for confirmation");
   set_cmd->callback([&] { rc = set(common, args); });
+
+  auto* push_cmd = hwm->add_subcommand(
+      "push", "Raise the etcd cluster's watermarks to this Pi's (never lowers); needs pisignerd stopped");
+  push_cmd->add_flag("-y,--yes", common.yes, "Do not ask for confirmation");
+  push_cmd->callback([&] { rc = push(common); });
 
   static std::string dir;
   auto* imp = hwm->add_subcommand("import-octez", "Import octez-signer *_high_watermarks files; needs pisignerd stopped");

@@ -1,5 +1,6 @@
 #include "startup_check.hpp"
 
+#include "cluster_wiring.hpp"
 #include "key_loader.hpp"
 #include "pisigner/http/server.hpp"
 #include "pisigner/hwm/store.hpp"
@@ -28,6 +29,7 @@ Result<config::Config, Error> load_checked_config(const std::filesystem::path& f
   if (auto r = config::check_secret_files(*cfg); !r) return fail(r.error());
   if (auto r = check_listen(*cfg); !r) return fail(r.error());
   if (auto r = check_keys(*cfg); !r) return fail(r.error());
+  if (auto r = check_cluster(*cfg); !r) return fail(r.error());
   return cfg;
 }
 

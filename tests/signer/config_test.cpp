@@ -388,3 +388,56 @@ TEST(Config, LoadFile) {
 
 }  // namespace
 }  // namespace pisigner::config
+
+namespace pisigner::config {
+namespace {
+
+constexpr const char* kCluster = R"([cluster]
+endpoints = ["https://10.8.0.1:2379", "https://10.8.0.2:2379", "https://10.8.0.3:2379"]
+ca_file = "/etc/pisigner/etcd/ca.crt"
+cert_file = "/etc/pisigner/etcd/client.crt"
+key_file = "/etc/pisigner/etcd/client.key"
+user = "pisigner-a"
+password_file = "/etc/pisigner/etcd/password"
+node = "pi-a"
+call_timeout_ms = 1000
+budget_ms = 2500
+)";
+
+TEST(ConfigCluster, ParsesTheSectionAndPerKeyFallback) {
+  auto c = parse(std::string(kCluster) + kSoftKey + "on_cluster_unavailable = \"local\"\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->cluster.enabled);
+  EXPECT_EQ(c->cluster.endpoints.size(), 3u);
+  EXPECT_EQ(c->cluster.node, "pi-a");
+  EXPECT_EQ(c->cluster.user, "pisigner-a");
+  EXPECT_EQ(c->cluster.call_timeout, 1000ms);
+  EXPECT_EQ(c->cluster.connect_timeout, 500ms);
+  EXPECT_EQ(c->cluster.budget, 2500ms);
+  EXPECT_TRUE(c->keys[0].local_when_cluster_unavailable);
+  auto plain = parse(kSoftKey, "t.toml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->cluster.enabled);
+  EXPECT_FALSE(plain->keys[0].local_when_cluster_unavailable);
+}
+
+TEST(ConfigCluster, RejectsWhatCannotWork) {
+  auto with = [](const std::string& from, const std::string& to) {
+    std::string t = kCluster;
+    t.replace(t.find(from), from.size(), to);
+    return t + kSoftKey;
+  };
+  expect_error(with("https://10.8.0.1:2379", "http://10.8.0.1:2379"), 2, "cluster.endpoints", "https://host:port");
+  expect_error(with("https://10.8.0.1:2379", "https://10.8.0.1"), 2, "cluster.endpoints", "https://host:port");
+  expect_error(with("node = \"pi-a\"", "node = \"pi/a\""), 8, "cluster.node", "must name this Pi");
+  expect_error(with("budget_ms = 2500", "budget_ms = 500"), 10, "cluster.budget_ms", "at least");
+  expect_error(with("user = \"pisigner-a\"\n", ""), 6, "cluster.user", "go together");
+  expect_error(with("node = \"pi-a\"", "nodes = \"pi-a\""), 8, "cluster.nodes", "unknown key");
+  expect_error(std::string(kSoftKey) + "on_cluster_unavailable = \"local\"\n", 4, "key[0].on_cluster_unavailable",
+               "needs a [cluster] section");
+  expect_error(std::string(kCluster) + kSoftKey + "on_cluster_unavailable = \"sign\"\n", 14,
+               "key[0].on_cluster_unavailable", "\"refuse\" or \"local\"");
+}
+
+}  // namespace
+}  // namespace pisigner::config

@@ -127,11 +127,49 @@ void check_device_free(const Reader& r, const std::vector<KeyConfig>& earlier, c
   }
 }
 
+void parse_cluster(const Reader& r, const toml::table& t, ClusterConfig& c) {
+  r.only(t, "cluster.", {"endpoints", "ca_file", "cert_file", "key_file", "user", "password_file", "node",
+                         "call_timeout_ms", "connect_timeout_ms", "budget_ms"});
+  c.enabled = true;
+  c.endpoints = r.strings(t, "endpoints", "cluster.endpoints", {});
+  if (c.endpoints.empty()) r.error(r.node(t, "endpoints") ? r.node(t, "endpoints") : &t, "cluster.endpoints", "needs the etcd members' https://host:port URLs");
+  for (const auto& e : c.endpoints) {
+    const auto colon = e.rfind(':');
+    const bool ok = e.rfind("https://", 0) == 0 && colon != std::string::npos && colon > 8 && colon + 1 < e.size() &&
+                    e.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    if (!ok) r.error(r.node(t, "endpoints"), "cluster.endpoints", "'" + e + "' must be https://host:port");
+  }
+  auto path = [&](const char* key, std::filesystem::path& out, bool required) {
+    std::string v;
+    r.get(t, key, std::string("cluster.") + key, v);
+    if (v.empty() && required) r.error(r.node(t, key) ? r.node(t, key) : &t, std::string("cluster.") + key, "is required");
+    out = v;
+  };
+  path("ca_file", c.ca_file, true);
+  path("cert_file", c.cert_file, true);
+  path("key_file", c.key_file, true);
+  r.get(t, "user", "cluster.user", c.user);
+  std::filesystem::path pw;
+  path("password_file", pw, false);
+  if (!pw.empty()) c.password_file = pw;
+  if (c.user.empty() != !c.password_file) {
+    r.error(r.node(t, c.user.empty() ? "password_file" : "user") , "cluster.user", "user and password_file go together");
+  }
+  r.get(t, "node", "cluster.node", c.node);
+  const bool node_ok = !c.node.empty() && c.node.size() <= 64 &&
+                       c.node.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
+  if (!node_ok) r.error(r.node(t, "node") ? r.node(t, "node") : &t, "cluster.node", "must name this Pi (letters, digits, . _ -; at most 64)");
+  c.call_timeout = std::chrono::milliseconds(r.integer(t, "call_timeout_ms", "cluster.call_timeout_ms", 1500, 100, 60000));
+  c.connect_timeout = std::chrono::milliseconds(r.integer(t, "connect_timeout_ms", "cluster.connect_timeout_ms", 500, 50, 60000));
+  c.budget = std::chrono::milliseconds(r.integer(t, "budget_ms", "cluster.budget_ms", 3000, 100, 600000));
+  if (c.budget < c.call_timeout) r.error(r.node(t, "budget_ms"), "cluster.budget_ms", "must be at least cluster.call_timeout_ms");
+}
+
 Config build(const toml::table& root, const std::string& source) {
   Reader r(source);
   Config c;
   c.source = source;
-  r.only(root, "", {"server", "store", "policy", "auth", "health", "log", "key", "ups", "uplink"});
+  r.only(root, "", {"server", "store", "policy", "auth", "health", "log", "cluster", "key", "ups", "uplink"});
 
   if (auto* t = r.table(root, "server", "server")) {
     r.only(*t, "server.", {"listen", "admin_listen", "known_keys", "io_threads", "sign_threads", "body_limit", "header_timeout_s", "idle_timeout_s", "max_connections"});
@@ -204,6 +242,7 @@ Config build(const toml::table& root, const std::string& source) {
     static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
     if (!kLevels.count(c.log.level)) r.error(r.node(*t, "level"), "log.level", "must be one of trace, debug, info, warn, error");
   }
+  if (auto* t = r.table(root, "cluster", "cluster")) parse_cluster(r, *t, c.cluster);
   if (auto hal = parse_hal_sections(root, source, c.ups, c.uplink); !hal) throw ConfigFailure{hal.error().message};
   if (const toml::node* n = root.get("key")) {
     if (!n->is_array_of_tables()) r.error(n, "key", "must be written as [[key]] tables");
@@ -215,7 +254,7 @@ Config build(const toml::table& root, const std::string& source) {
       k.line = static_cast<int>(t.source().begin.line);
       r.get(t, "backend", p + "backend", k.backend);
       if (k.backend == "soft") {
-        r.only(t, p, {"backend", "secret_key", "passphrase_file", "allow_mainnet"});
+        r.only(t, p, {"backend", "secret_key", "passphrase_file", "allow_mainnet", "on_cluster_unavailable"});
         r.get(t, "secret_key", p + "secret_key", k.secret_key);
         if (k.secret_key.empty()) r.error(&t, p + "secret_key", "is required for backend = \"soft\"");
         std::string pf;
@@ -226,7 +265,7 @@ Config build(const toml::table& root, const std::string& source) {
           r.error(r.node(t, "secret_key"), p + "secret_key", "is encrypted; set passphrase_file");
         }
       } else if (k.backend == "ledger") {
-        r.only(t, p, {"backend", "device", "path", "curve", "pkh", "timeout_ms", "allow_mainnet"});
+        r.only(t, p, {"backend", "device", "path", "curve", "pkh", "timeout_ms", "allow_mainnet", "on_cluster_unavailable"});
         r.get(t, "allow_mainnet", p + "allow_mainnet", k.allow_mainnet);
         std::string path, curve = "ed25519", pkh_text;
         r.get(t, "device", p + "device", k.device);
@@ -255,6 +294,15 @@ Config build(const toml::table& root, const std::string& source) {
       } else {
         r.error(t.get("backend") ? t.get("backend") : &t, p + "backend", "must be \"soft\" or \"ledger\"");
       }
+      std::string when = "refuse";
+      r.get(t, "on_cluster_unavailable", p + "on_cluster_unavailable", when);
+      if (when != "refuse" && when != "local") {
+        r.error(r.node(t, "on_cluster_unavailable"), p + "on_cluster_unavailable", "must be \"refuse\" or \"local\"");
+      }
+      if (when == "local" && !c.cluster.enabled) {
+        r.error(r.node(t, "on_cluster_unavailable"), p + "on_cluster_unavailable", "needs a [cluster] section");
+      }
+      k.local_when_cluster_unavailable = when == "local";
       c.keys.push_back(std::move(k));
     }
   }

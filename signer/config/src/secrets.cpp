@@ -85,6 +85,14 @@ Result<void, Error> check_secret_files(const Config& config) {
       if (auto r = not_world_readable(*k.passphrase_file, "a passphrase (line " + std::to_string(k.line) + ")"); !r) return r;
     }
   }
+  if (config.cluster.enabled) {
+    if (auto r = not_world_readable(config.cluster.key_file, "the etcd client key ([cluster] key_file)"); !r) return r;
+    if (config.cluster.password_file) {
+      if (auto r = not_world_readable(*config.cluster.password_file, "the etcd password ([cluster] password_file)"); !r) {
+        return r;
+      }
+    }
+  }
   if (config_holds_key) return not_world_readable(config.source, "a secret_key");
   return {};
 }

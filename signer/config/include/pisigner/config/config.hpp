@@ -56,6 +56,21 @@ struct HealthConfig {
   std::chrono::milliseconds max_age{3000};
 };
 
+// [cluster]: the shared high watermark on a three-member etcd cluster (README "Two Pis").
+struct ClusterConfig {
+  bool enabled = false;                // a [cluster] section is present
+  std::vector<std::string> endpoints;  // https://host:port, the local member first
+  std::filesystem::path ca_file;
+  std::filesystem::path cert_file;  // client certificate WITHOUT a CN: the JSON gateway refuses a CN
+  std::filesystem::path key_file;
+  std::string user;                                  // empty: no etcd auth
+  std::optional<std::filesystem::path> password_file;
+  std::string node;  // this Pi's name in the records it writes
+  std::chrono::milliseconds call_timeout{1500};      // per etcd call (Grpc-Timeout)
+  std::chrono::milliseconds connect_timeout{500};
+  std::chrono::milliseconds budget{3000};            // per signature, before it is refused
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error
 };
@@ -73,6 +88,9 @@ struct KeyConfig {
   crypto::Curve curve = crypto::Curve::Ed25519;      // ed25519 | secp256k1 | p256
   tezos::PublicKeyHash pkh;                          // expected address at that path (its curve is `curve`)
   std::chrono::milliseconds timeout{3000};
+  // on_cluster_unavailable = "local": sign on the local watermark alone when the cluster cannot
+  // answer (a single Pi, testnets). Default "refuse".
+  bool local_when_cluster_unavailable = false;
 };
 
 struct Config {
@@ -83,6 +101,7 @@ struct Config {
   AuthConfig auth;
   HealthConfig health;
   LogConfig log;
+  ClusterConfig cluster;
   UpsSection ups;        // [ups], keys in HAL_KEYS.md
   UplinkSection uplink;  // [uplink]
   std::vector<KeyConfig> keys;
@@ -95,7 +114,8 @@ Result<Config, Error> load_file(const std::filesystem::path& path);
 Result<Config, Error> parse(std::string_view text, std::string_view source_name);
 
 // Refuses a world-readable file that holds a secret: `config.source` when a [[key]] has a
-// secret_key, and every passphrase_file. Errors name the file and the chmod that fixes it.
+// secret_key, every passphrase_file, and the cluster's key_file and password_file. Errors name the
+// file and the chmod that fixes it.
 Result<void, Error> check_secret_files(const Config& config);
 
 // Overwrites every secret_key text in `config` (sodium_memzero) once the keys are built from it.
