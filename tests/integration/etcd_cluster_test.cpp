@@ -1,16 +1,24 @@
 // The etcd fixtures themselves: a real 3-member TLS cluster with RBAC forms, its JSON gateway takes
 // the CN-less cert plus a token, members die and return, NOSPACE is raised and cleared, and the
 // fault proxy blackholes, refuses and drops replies while the request lands.
+#include <arpa/inet.h>
 #include <chrono>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
+
+#include <utility>  // boost 1.74 asio/awaitable.hpp uses std::exchange without including it
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http.hpp>
 
 #include "support/daemon.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/fault_proxy.hpp"
-#include "support/http.hpp"
 
 namespace pisigner::testing {
 namespace {
@@ -161,6 +169,7 @@ TEST(EtcdCluster, killed_leader_is_replaced_within_seconds_and_rejoins) {
   const int now = c.wait_for_leader(5s);
   const long took = ms_since(t0);
   ASSERT_GE(now, 0) << "no new leader 5 s after the kill";
+  std::cout << "new leader " << took << " ms after the kill\n";
   EXPECT_NE(now, old);
   EXPECT_LT(took, 5000);
   EXPECT_EQ(c.etcdctl({"put", "/pisigner/hwm/after-kill", "1"}).first, 0);
@@ -230,6 +239,194 @@ TEST(EtcdCluster, nospace_alarm_is_raised_for_real_and_cleared) {
            token);
   EXPECT_EQ(r.http, 200) << r.body;
   EXPECT_EQ(stored(c, "/pisigner/hwm/v1/n"), "y");
+}
+
+// One kept-alive plain HTTP/1.1 connection used request by request. Unlike HttpClient it never
+// resends a request after EOF: a resend would hide whether the first one landed.
+class OneConnection {
+ public:
+  explicit OneConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~OneConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  // POSTs `json`; the reply's status, or 0 on EOF or no complete reply within `timeout`.
+  int post(const std::string& target, const std::string& json, std::chrono::milliseconds timeout) {
+    return send(target, json) ? reply(timeout) : 0;
+  }
+  bool send(const std::string& target, const std::string& json) {
+    if (!connected_) return false;
+    const std::string req = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+                            "Content-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json;
+    return ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
+  }
+  // Waits for the next reply: its status, or 0 on EOF or timeout (if none of it came, a later call
+  // may still get it).
+  int reply(std::chrono::milliseconds timeout) {
+    boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+    const auto deadline = Clock::now() + timeout;
+    while (!parser.is_done()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      pollfd p{fd_, POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return 0;
+      char buf[4096];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return 0;
+      pending_.append(buf, static_cast<std::size_t>(n));
+      for (std::size_t used = 1; used > 0 && !parser.is_done();) {
+        boost::beast::error_code ec;
+        used = parser.put(boost::asio::buffer(pending_), ec);
+        if (ec && ec != boost::beast::http::error::need_more) return 0;
+        pending_.erase(0, used);
+      }
+    }
+    return static_cast<int>(parser.get().result_int());
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string pending_;
+};
+
+std::string proxy_url(const FaultProxy& p) { return "https://127.0.0.1:" + std::to_string(p.port()); }
+
+TEST(FaultProxy, forwards_blackholes_and_refuses_in_front_of_a_tls_member) {
+  TempDir dir("etcd");
+  EtcdCluster c(dir.path());
+  ASSERT_TRUE(c.ready());
+  const auto token = authenticate(c, c.endpoint(0));
+  ASSERT_FALSE(token.empty());
+  FaultProxy proxy(c.client_port(0));
+  const auto put = [&](const std::string& key, int max_s) {
+    return curl(c, proxy_url(proxy), "/v3/kv/put", put_json(key, "v"), c.client_cert(), c.client_key(), token, max_s);
+  };
+
+  auto r = put("/pisigner/hwm/fwd", 5);
+  EXPECT_EQ(r.http, 200) << r.body;
+  EXPECT_EQ(stored(c, "/pisigner/hwm/fwd"), "v");
+  EXPECT_EQ(proxy.connections_accepted(), 1u);
+  EXPECT_GT(proxy.bytes_to_member(), 0u);
+  EXPECT_GT(proxy.bytes_to_client(), 0u);
+  EXPECT_EQ(proxy.bytes_dropped(), 0u);
+
+  proxy.set_mode(Mode::Blackhole);
+  const auto to_member = proxy.bytes_to_member(), to_client = proxy.bytes_to_client();
+  auto t0 = Clock::now();
+  r = put("/pisigner/hwm/hole", 1);
+  EXPECT_EQ(r.exit, 28) << "expected a curl timeout: " << r.body;
+  EXPECT_EQ(r.http, 0);
+  EXPECT_GE(ms_since(t0), 900);
+  EXPECT_EQ(proxy.connections_accepted(), 2u) << "a blackhole accepts";
+  EXPECT_EQ(proxy.bytes_to_member(), to_member);
+  EXPECT_EQ(proxy.bytes_to_client(), to_client);
+  EXPECT_EQ(stored(c, "/pisigner/hwm/hole"), "");
+
+  proxy.set_mode(Mode::Refuse);
+  t0 = Clock::now();
+  r = put("/pisigner/hwm/refused", 5);
+  EXPECT_EQ(r.exit, 7) << "expected connection refused: " << r.body;
+  EXPECT_LT(ms_since(t0), 1000) << "a refusal is immediate";
+
+  proxy.set_mode(Mode::Forward);
+  r = put("/pisigner/hwm/back", 5);
+  EXPECT_EQ(r.http, 200) << r.body;
+  EXPECT_EQ(stored(c, "/pisigner/hwm/back"), "v");
+}
+
+TEST(FaultProxy, blackhole_pauses_a_kept_alive_connection_and_forward_resumes_it) {
+  TempDir dir("etcd");
+  EtcdOptions o;
+  o.members = 1;
+  o.tls = false;
+  o.auth = false;
+  EtcdCluster c(dir.path(), o);
+  ASSERT_TRUE(c.ready());
+  FaultProxy proxy(c.client_port(0));
+  OneConnection conn(proxy.port());
+  EXPECT_EQ(conn.post("/v3/kv/put", put_json("/pisigner/hwm/k1", "1"), 3s), 200);
+
+  proxy.set_mode(Mode::Blackhole);
+  ASSERT_TRUE(conn.send("/v3/kv/put", put_json("/pisigner/hwm/k2", "2")));
+  EXPECT_EQ(conn.reply(500ms), 0) << "answered through a blackhole";
+  EXPECT_EQ(stored(c, "/pisigner/hwm/k2"), "") << "forwarded through a blackhole";
+  // The partition heals: the held request goes on and its reply comes back.
+  proxy.set_mode(Mode::Forward);
+  EXPECT_EQ(conn.reply(3s), 200);
+  EXPECT_EQ(stored(c, "/pisigner/hwm/k2"), "2");
+  EXPECT_EQ(proxy.connections_accepted(), 1u);
+
+  // Refuse is a dead member: kept-alive connections are reset, new ones refused.
+  OneConnection kept(proxy.port());
+  EXPECT_EQ(kept.post("/v3/kv/put", put_json("/pisigner/hwm/k3", "3"), 3s), 200);
+  proxy.set_mode(Mode::Refuse);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(kept.post("/v3/kv/put", put_json("/pisigner/hwm/k4", "4"), 3s), 0);
+  EXPECT_LT(ms_since(t0), 1000) << "a reset is immediate";
+  EXPECT_EQ(stored(c, "/pisigner/hwm/k4"), "");
+  EXPECT_FALSE(OneConnection(proxy.port()).connected());
+}
+
+// A fresh TLS connection per request (curl): the handshake passes, the put lands, no reply comes.
+TEST(FaultProxy, drop_replies_lands_the_put_but_the_tls_client_never_hears_back) {
+  TempDir dir("etcd");
+  EtcdCluster c(dir.path());
+  ASSERT_TRUE(c.ready());
+  const auto token = authenticate(c, c.endpoint(0));
+  ASSERT_FALSE(token.empty());
+  FaultProxy proxy(c.client_port(0), Mode::DropReplies);
+
+  for (const auto& [key, extra] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"/pisigner/hwm/drop-h1", {"--http1.1"}},
+           {"/pisigner/hwm/drop-h2", {}},
+           {"/pisigner/hwm/drop-tls12", {"--http1.1", "--tls-max", "1.2"}}}) {
+    SCOPED_TRACE(key);
+    const auto dropped = proxy.bytes_dropped();
+    const auto t0 = Clock::now();
+    auto r = curl(c, proxy_url(proxy), "/v3/kv/put", put_json(key, "landed"), c.client_cert(), c.client_key(), token,
+                  5, extra);
+    EXPECT_EQ(r.http, 0) << "a reply got through: " << r.body;
+    EXPECT_NE(r.exit, 0);
+    EXPECT_NE(r.exit, 28) << "the client should see the connection close, not time out: " << r.body;
+    EXPECT_LT(ms_since(t0), 3000);
+    EXPECT_GT(proxy.bytes_dropped(), dropped);
+    EXPECT_EQ(stored(c, key), "landed") << "the put did not land";
+  }
+}
+
+// A kept-alive connection switched to DropReplies after its first request (plain HTTP member).
+TEST(FaultProxy, drop_replies_on_a_kept_alive_connection) {
+  TempDir dir("etcd");
+  EtcdOptions o;
+  o.members = 1;
+  o.tls = false;
+  o.auth = false;
+  EtcdCluster c(dir.path(), o);
+  ASSERT_TRUE(c.ready());
+  FaultProxy proxy(c.client_port(0));
+  OneConnection conn(proxy.port());
+  EXPECT_EQ(conn.post("/v3/kv/put", put_json("/pisigner/hwm/a", "1"), 3s), 200);
+  EXPECT_EQ(proxy.bytes_dropped(), 0u);
+
+  proxy.set_mode(Mode::DropReplies);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(conn.post("/v3/kv/put", put_json("/pisigner/hwm/a", "2"), 3s), 0);
+  const long took = ms_since(t0);
+  EXPECT_GE(took, FaultProxy::kDropRepliesHold.count() - 20);
+  EXPECT_LT(took, 2000) << "the proxy should close the client connection after the hold";
+  EXPECT_GT(proxy.bytes_dropped(), 0u);
+  EXPECT_EQ(stored(c, "/pisigner/hwm/a"), "2");
+
+  proxy.set_mode(Mode::Forward);
+  OneConnection again(proxy.port());
+  EXPECT_EQ(again.post("/v3/kv/put", put_json("/pisigner/hwm/a", "3"), 3s), 200);
+  EXPECT_EQ(stored(c, "/pisigner/hwm/a"), "3");
+  EXPECT_EQ(proxy.connections_accepted(), 2u);
 }
 
 }  // namespace

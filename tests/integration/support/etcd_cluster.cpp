@@ -22,6 +22,7 @@ namespace {
 constexpr const char* kEtcd = "/usr/bin/etcd";
 constexpr const char* kEtcdctl = "/usr/bin/etcdctl";
 constexpr const char* kOpenssl = "/usr/bin/openssl";
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
 constexpr const char* kJunkPrefix = "/pisigner-test-junk/";
 constexpr const char* kSignerPrefix = "/pisigner/hwm/";
 constexpr const char* kGatewayUser = "pisigner-a";
@@ -294,7 +295,11 @@ void EtcdCluster::stop(int i) {
 void EtcdCluster::start(int i) {
   auto& m = *members_.at(static_cast<std::size_t>(i));
   if (m.proc && m.proc->running()) return;
-  m.proc = std::make_unique<Process>(member_argv(i), (dir_ / (m.name + ".log")).string());
+  auto argv = member_argv(i);
+  // Members die with the test even when it is SIGKILLed (ctest timeout): setpriv execs etcd with
+  // PR_SET_PDEATHSIG, so the pid stays etcd's.
+  if (std::filesystem::exists(kSetpriv)) argv.insert(argv.begin(), {kSetpriv, "--pdeathsig", "KILL", "--"});
+  m.proc = std::make_unique<Process>(argv, (dir_ / (m.name + ".log")).string());
 }
 
 bool EtcdCluster::running(int i) {

@@ -68,7 +68,8 @@ struct FaultProxy::Impl {
   const std::uint16_t target;
   std::atomic<Mode> mode;
   std::atomic<std::uint64_t> accepted{0}, to_member{0}, to_client{0}, dropped{0};
-  std::vector<std::weak_ptr<Conn>> conns;  // io thread only
+  // io thread only. Strong references: a paused connection has no pending handler to keep it.
+  std::vector<std::shared_ptr<Conn>> conns;
   std::thread thread;
 
   Impl(std::uint16_t target_port, Mode m) : target(target_port), mode(m) {}
@@ -84,7 +85,7 @@ struct FaultProxy::Impl {
       acceptor.close(ec);
       return false;
     }
-    port = acceptor.local_endpoint().port();
+    if (port == 0) port = acceptor.local_endpoint().port();  // later listens reuse it
     accept();
     return true;
   }
@@ -142,6 +143,7 @@ struct FaultProxy::Impl::Conn : std::enable_shared_from_this<Conn> {
   }
 
   void resume() {
+    if (client_closed && member_closed) return;
     if (!connect_started && p.mode != Mode::Blackhole) connect();
     if (up.paused) process_up();
     if (down.paused) process_down();
@@ -239,7 +241,7 @@ void FaultProxy::Impl::accept() {
       return;
     }
     ++accepted;
-    std::erase_if(conns, [](const auto& w) { return w.expired(); });
+    std::erase_if(conns, [](const auto& c) { return !c->client.is_open() && !c->member.is_open(); });
     auto c = std::make_shared<Conn>(*this, std::move(s));
     conns.push_back(c);
     c->start();
@@ -251,23 +253,19 @@ void FaultProxy::Impl::apply_mode() {
   if (mode == Mode::Refuse) {
     boost::system::error_code ec;
     acceptor.close(ec);
-    for (auto& w : conns) {
-      if (auto c = w.lock()) c->close_both(true);
-    }
+    for (auto& c : conns) c->close_both(true);
+    conns.clear();
     return;
   }
   if (!acceptor.is_open()) listen();
-  for (auto& w : conns) {
-    if (auto c = w.lock()) c->resume();
-  }
+  for (auto& c : conns) c->resume();
 }
 
 void FaultProxy::Impl::close_all() {
   boost::system::error_code ec;
   acceptor.close(ec);
-  for (auto& w : conns) {
-    if (auto c = w.lock()) c->close_both(false);
-  }
+  for (auto& c : conns) c->close_both(false);
+  conns.clear();
 }
 
 FaultProxy::FaultProxy(std::uint16_t target_port, Mode mode) : impl_(std::make_unique<Impl>(target_port, mode)) {
