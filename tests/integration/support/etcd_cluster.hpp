@@ -26,6 +26,9 @@ struct EtcdOptions {
   int election_ms = 500;
 };
 
+// Not thread-safe. Call start() (and the constructor) from a thread that outlives the members:
+// they run under PR_SET_PDEATHSIG, which fires when the spawning *thread* ends, so that they die
+// with a SIGKILLed test instead of lingering.
 class EtcdCluster {
  public:
   // Makes certs and data under `dir` (which must outlive the cluster), starts the members and
