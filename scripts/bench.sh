@@ -8,6 +8,7 @@
 #   PISIGNER_BENCH_RT=1      the idle latency benchmark under SCHED_FIFO too
 #   PISIGNER_BENCH_TMPFS=0   skip the diagnostic latency run with both stores on tmpfs (/dev/shm)
 #   PISIGNER_BENCH_PYTHON=0  skip the Python http.client runs
+#   bench_cluster runs when etcd is installed (./dev installs etcd-server)
 #   TMPDIR                   where the stores live for the durable runs (default /tmp)
 set -euo pipefail
 BUILD=${1:?usage: scripts/bench.sh <build-dir>}
@@ -82,6 +83,11 @@ if [ "${PISIGNER_BENCH_PYTHON:-1}" != 0 ] && command -v python3 >/dev/null && [ 
   start_hogs
   run "" 1 "${PYCLIENT[@]}" --label "python busy "
   stop_hogs
+fi
+# The shared watermark: pisignerd with its etcd step beside the bare CAS txn on the same three-member
+# loopback cluster (Debian's etcd-server; skipped when it is not installed).
+if [ -x "$BUILD/bench/bench_cluster" ] && command -v etcd >/dev/null; then
+  run "" 1 "$BUILD/bench/bench_cluster" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
 fi
 # Daemon overhead on top of a (virtual) Ledger with a fixed reply delay, health while the device is
 # busy or hung, and replug to healthy. Its baseline is the device itself, measured in the same run.

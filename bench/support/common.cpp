@@ -85,7 +85,8 @@ Binaries parse_args(int argc, char** argv, std::vector<std::pair<std::string, lo
   return b;
 }
 
-Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vector<SoftKeySpec>& keys) {
+Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vector<SoftKeySpec>& keys,
+                        const std::string& extra_toml) {
   const fs::path config = dir / "pisigner.toml";
   {
     std::ofstream f(config);
@@ -96,7 +97,7 @@ Running start_pisignerd(const Binaries& bin, const fs::path& dir, const std::vec
     const char* extra = std::getenv("PISIGNER_BENCH_EXTRA_TOML");
     // Ephemeral ports for the admin API too: the throughput benchmark runs two daemons at once.
     f << "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n" << (server_extra ? server_extra : "") << "\n[store]\npath = \""
-      << (dir / "store").string() << "\"\n" << (extra ? extra : "") << "\n";
+      << (dir / "store").string() << "\"\n" << (extra ? extra : "") << "\n" << extra_toml << "\n";
     for (const auto& k : keys) f << "\n[[key]]\nbackend = \"soft\"\nsecret_key = \"" << k.secret_uri << "\"\n";
     if (!f) throw std::runtime_error("cannot write " + config.string());
   }

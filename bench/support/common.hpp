@@ -46,12 +46,13 @@ struct Binaries {
 Binaries parse_args(int argc, char** argv, std::vector<std::pair<std::string, long>>& ints);
 
 // Starts pisignerd with `keys` (store in dir/store, log level from the packaged default) and
-// returns it with its port.
+// returns it with its port. `extra_toml` adds tables (e.g. a [cluster] section).
 struct Running {
   std::unique_ptr<Child> child;
   std::uint16_t port = 0;
 };
-Running start_pisignerd(const Binaries& bin, const std::filesystem::path& dir, const std::vector<SoftKeySpec>& keys);
+Running start_pisignerd(const Binaries& bin, const std::filesystem::path& dir, const std::vector<SoftKeySpec>& keys,
+                        const std::string& extra_toml = {});
 // `pisignerctl hwm init --store DIR` (pisignerctl beside `pisignerd`): pisignerd never creates its
 // store. Throws std::runtime_error when init fails.
 void init_store(const std::string& pisignerd, const std::filesystem::path& store);

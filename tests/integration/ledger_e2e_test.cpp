@@ -7,6 +7,7 @@
 
 #include "pisigner/tezos/keys.hpp"
 #include "support/daemon.hpp"
+#include "support/vledger.hpp"
 
 using namespace pisigner::testing;
 using namespace std::chrono_literals;
@@ -14,34 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kPath = "m/44'/1729'/0'/0'";
-constexpr const char* kZebraTz1 = "tz1dyX3B1CFYa2DfdFLyPtiJCfQRUgPVME6E";  // Ledger test seed "zebra" x24
+constexpr const char* kPath = kLedgerPath;
 const std::string kKeyPath = std::string("/keys/") + kZebraTz1;
-
-class Vledger {
- public:
-  explicit Vledger(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{PISIGNER_VLEDGER_PATH, "--apdu-port", "0", "--control-port", "0", "--print-ready",
-                                  "--authorize", kPath, "--curve", "ed25519"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<Process>(argv);
-    auto line = proc_->wait_line("READY ", 10s);
-    if (!line) throw std::runtime_error("pisigner-vledger did not start");
-    apdu_ = std::stoi(line->substr(line->find("apdu=") + 5));
-    control_ = std::stoi(line->substr(line->find("control=") + 8));
-  }
-  int apdu_port() const { return apdu_; }
-  void ctl(const std::string& cmd, const std::string& arg = "") {
-    std::vector<std::string> argv{PISIGNER_VLEDGER_PATH, "ctl", "--control-port", std::to_string(control_), cmd};
-    if (!arg.empty()) argv.push_back(arg);
-    auto [rc, out] = run_command(argv);
-    ASSERT_EQ(rc, 0) << out;
-  }
-
- private:
-  std::unique_ptr<Process> proc_;
-  int apdu_ = 0, control_ = 0;
-};
 
 std::string ledger_config(const std::filesystem::path& dir, int apdu_port, const char* pkh = kZebraTz1) {
   return "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n"

@@ -140,7 +140,7 @@ Result<SignResult, SignError> Signer::run_pipeline(const SignRequest& req, std::
   }
 
   hwm::HwmKey hkey{wm->kind, wm->chain, req.pkh};                                        // 5. watermark, durable
-  hwm::Request hreq{wm->level, wm->round, digest, key.deterministic()};
+  hwm::Request hreq{wm->level, wm->round, digest, key.deterministic(), key.keeps_own_watermark()};
   bool fresh = false;
   auto signed_ = watermarks_.sign_once(
       hkey, hreq,

@@ -76,9 +76,11 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
     }
   }
 
-  // A shared refusal that is already known spares the key a signature nobody will see.
+  // A shared refusal that is already known spares the key a signature nobody will see; a key with a
+  // watermark of its own always waits for the verdict.
   std::optional<SharedVerdict> verdict;
-  if (shared.valid() && shared.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+  if (shared.valid() && (request.key_keeps_watermark ||
+                         shared.wait_for(std::chrono::seconds(0)) == std::future_status::ready)) {
     verdict = shared.get();
     if (verdict->action != SharedVerdict::Action::Release) return settle(key, record, *verdict);
   }
@@ -87,8 +89,14 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
   if (!signature) return fail(AdvanceError{AdvanceError::Code::SignFailed, signature.error()});
   record.signature = std::move(*signature);
   if (shared.valid()) verdict = shared.get();
-  if (!verdict) verdict = SharedVerdict{SharedVerdict::Action::Release, {}, {}, false};
+  if (!verdict) verdict = SharedVerdict{SharedVerdict::Action::Release, {}, {}, std::nullopt, false};
   return settle(key, std::move(record), *verdict);
+}
+
+// The shared record replaces our local one only at the same or a higher (level, round): never lower.
+bool Watermarks::adopt_shared(const HwmKey&, const Record& local, const Record& shared) {
+  if (shared.level != local.level) return shared.level > local.level;
+  return shared.round.value_or(0) >= local.round.value_or(0) && shared.hash != local.hash;
 }
 
 // Releases `record.signature` (or the shared one) as the verdict says. Only a released signature
@@ -96,6 +104,11 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
 Result<std::string, AdvanceError> Watermarks::settle(const HwmKey& key, Record record, const SharedVerdict& verdict) {
   switch (verdict.action) {
     case SharedVerdict::Action::Refuse:
+      // The slot belongs to another signer's record: keep that record locally (without releasing
+      // anything), so the payload the cluster holds can still be signed here and ours cannot.
+      if (verdict.record && adopt_shared(key, record, *verdict.record)) {
+        if (auto put = store_.put_durable(key, *verdict.record); !put) shared_adopt_failures_.fetch_add(1);
+      }
       return fail(AdvanceError{AdvanceError::Code::Refused, verdict.message});
     case SharedVerdict::Action::Unavailable:
       return fail(AdvanceError{AdvanceError::Code::SharedUnavailable, verdict.message});

@@ -220,11 +220,16 @@ TEST(ClusterWatermarkSignPath, ASharedRefusalReleasesNothingAndStoresNoSignature
   auto local = store->get(key);
   ASSERT_TRUE(local.ok() && *local);
   EXPECT_FALSE((*local)->signature) << "an unreleased signature must not be answered later from the local store";
+  EXPECT_EQ((*local)->hash, digest(7)) << "the local record follows the cluster's record at that slot";
 
-  // A retry of the same payload is refused again (it reaches the cluster, not a local cache).
+  // A retry of the same payload is refused again, now by the local record.
   auto again = wm.sign_once(key, req(10, 0, 1), [] { return Result<std::string, std::string>(std::string("sigA")); });
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, AdvanceError::Code::Refused);
+  // The payload the cluster holds can be signed here (the other Pi's signature was lost, say).
+  auto theirs = wm.sign_once(key, req(10, 0, 7), [] { return Result<std::string, std::string>(std::string("sig7")); });
+  ASSERT_TRUE(theirs.ok()) << theirs.error().message;
+  EXPECT_EQ(*theirs, "sig7");
 
   // An unknown outcome that stays unknown: SharedUnavailable, nothing released.
   kv.fail_writes({MemoryKv::Fault::LandThenLoseReply});
@@ -232,6 +237,41 @@ TEST(ClusterWatermarkSignPath, ASharedRefusalReleasesNothingAndStoresNoSignature
   auto unknown = wm.sign_once(key, req(11, 0, 2), [] { return Result<std::string, std::string>(std::string("sigB")); });
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, AdvanceError::Code::SharedUnavailable);
+}
+
+// A key with a watermark of its own (a Ledger) signs only once the slot is released: a refused or
+// unavailable slot must not use up the device's slot.
+TEST(ClusterWatermarkSignPath, AKeyWithItsOwnWatermarkSignsOnlyAfterTheVerdict) {
+  MemoryKv kv;
+  ClusterWatermark cluster(kv, options(), real_clock());
+  auto store = make_memory_store();
+  Watermarks wm(*store, {}, &cluster);
+  const HwmKey key = make_key(tezos::Kind::Block);
+  kv.set_raw(record_key(key), encode_record(Record{10, 0, digest(7), {}}, "pi-b", 0));
+  Request r = req(10, 0, 1);
+  r.key_keeps_watermark = true;
+  int signed_ = 0;
+  auto refused = wm.sign_once(key, r, [&] {
+    ++signed_;
+    return Result<std::string, std::string>(std::string("sigA"));
+  });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(signed_, 0) << "the device was asked to sign a slot the cluster refused";
+  kv.fail_writes({MemoryKv::Fault::NoSpace});
+  Request next = req(11, 0, 1);
+  next.key_keeps_watermark = true;
+  auto unavailable = wm.sign_once(key, next, [&] {
+    ++signed_;
+    return Result<std::string, std::string>(std::string("sigB"));
+  });
+  ASSERT_FALSE(unavailable.ok());
+  EXPECT_EQ(signed_, 0);
+  auto retry = wm.sign_once(key, next, [&] {
+    ++signed_;
+    return Result<std::string, std::string>(std::string("sigB"));
+  });
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_EQ(signed_, 1);
 }
 
 TEST(ClusterWatermarkSignPath, ReleasedSignaturesAreKeptLocally) {

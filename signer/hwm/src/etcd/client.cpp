@@ -26,6 +26,15 @@ std::string openssl_error() {
   return buf;
 }
 
+// What a non-200 reply says: the gateway's error message, else a printable excerpt of the body.
+std::string reason(const HttpReply& reply) {
+  if (auto e = parse_error(reply.body)) return e->message;
+  std::string text;
+  for (char c : reply.body.substr(0, 200)) text += (c >= 0x20 && c < 0x7f) ? c : '?';
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text.empty() ? "HTTP " + std::to_string(reply.status) : text;
+}
+
 // What a failed call means for the caller. A call that never sent its request applied nothing.
 struct CallError {
   enum class Kind { NotSent, Unknown, AuthExpired, NoSpace, Rejected };
@@ -97,9 +106,9 @@ struct Client::Impl {
     if (!reply) return fail(CallError{reply.error().sent ? CallError::Kind::Rejected : CallError::Kind::NotSent,
                                       "authenticate: " + reply.error().message});
     if (reply->status != 200) {
-      auto e = parse_error(reply->body);
       return fail(CallError{CallError::Kind::Rejected, endpoints[member].url + ": authenticate as " + options.user +
-                                                           " refused: " + (e ? e->message : "HTTP " + std::to_string(reply->status))});
+                                                           " refused: HTTP " + std::to_string(reply->status) + " " +
+                                                           reason(*reply)});
     }
     auto token = parse_token(reply->body);
     if (!token) return fail(CallError{CallError::Kind::Rejected, token.error().message});
@@ -127,8 +136,8 @@ struct Client::Impl {
       }
       if (reply->status == 200) return std::move(reply->body);
       const auto e = parse_error(reply->body);
-      const std::string why = endpoints[member].url + path + ": HTTP " + std::to_string(reply->status) +
-                              (e ? " " + e->message : std::string());
+      const std::string why = endpoints[member].url + path + ": HTTP " + std::to_string(reply->status) + " " +
+                              reason(*reply);
       if (reply->status == 401 || (e && e->code == kGrpcUnauthenticated)) {
         // Tokens die with a member restart (simple tokens): nothing was applied; authenticate again.
         std::lock_guard lock(mu);

@@ -8,7 +8,7 @@ namespace pisigner::hwm::etcd {
 namespace {
 
 SharedVerdict verdict(SharedVerdict::Action action, std::string message = {}) {
-  return SharedVerdict{action, {}, std::move(message), false};
+  return SharedVerdict{action, {}, std::move(message), std::nullopt, false};
 }
 
 bool same_slot(const Record& r, const Request& q) {
@@ -118,7 +118,12 @@ SharedVerdict ClusterWatermark::run(const HwmKey& key, const Request& request) {
     const Decision d = decide(key.kind, state->record, request);
     if (d.action == Decision::Action::Refuse) {
       ++stats_.refused_watermark;
-      return verdict(SharedVerdict::Action::Refuse, "cluster high watermark: " + d.message);
+      SharedVerdict v = verdict(SharedVerdict::Action::Refuse, "cluster high watermark: " + d.message);
+      if (state->record) {
+        v.record = *state->record;
+        v.record->signature.reset();  // the local copy never answers with another signer's signature
+      }
+      return v;
     }
     if (d.action == Decision::Action::ReturnCached) {
       SharedVerdict v = verdict(SharedVerdict::Action::ReturnStored);
@@ -185,7 +190,8 @@ SharedVerdict ClusterWatermark::run(const HwmKey& key, const Request& request) {
         continue;
     }
   }
-  return unavailable(key, "lost " + std::to_string(options_.max_rounds) + " compare-and-set rounds: " + last_error,
+  return unavailable(key, "no verdict after " + std::to_string(options_.max_rounds) + " compare-and-set attempts" +
+                              (last_error.empty() ? std::string(" (lost races)") : ": " + last_error),
                      false);
 }
 

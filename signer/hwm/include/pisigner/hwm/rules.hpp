@@ -16,6 +16,10 @@ struct Request {
   // slot whose signature was lost be signed again; otherwise the second signature would be a second
   // valid payload hash at the same (level, round).
   bool deterministic = false;
+  // The key keeps a watermark of its own (a Ledger): with a shared watermark, it signs only once the
+  // shared verdict released the slot, so a refused or unavailable slot leaves the device free to
+  // sign it on a retry. Not a rule input.
+  bool key_keeps_watermark = false;
 };
 
 // Limits the operator sets (config [policy]); the defaults are octez's rule alone.

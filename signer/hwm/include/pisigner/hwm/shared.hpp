@@ -3,6 +3,7 @@
 #pragma once
 
 #include <future>
+#include <optional>
 #include <string>
 
 #include "pisigner/hwm/rules.hpp"
@@ -19,6 +20,8 @@ struct SharedVerdict {
   Action action = Action::Unavailable;
   std::string signature;  // ReturnStored
   std::string message;    // Refuse, Unavailable: why, safe to send to the client
+  // Refuse: the shared record that refused (another signer's slot), when known.
+  std::optional<Record> record;
   // Release although the cluster was unavailable, because the key allows it
   // (on_cluster_unavailable = "local"); `message` says why.
   bool degraded = false;

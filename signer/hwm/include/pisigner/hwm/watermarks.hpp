@@ -64,11 +64,13 @@ class Watermarks {
   Result<std::mutex*, AdvanceError> lock_for(const HwmKey& key);
   Result<void, AdvanceError> check_chain_cap(const HwmKey& key);  // caller holds map_mu_
   Result<std::string, AdvanceError> settle(const HwmKey& key, Record record, const SharedVerdict& verdict);
+  static bool adopt_shared(const HwmKey& key, const Record& local, const Record& shared);
   Store& store_;
   const WatermarkLimits limits_;
   SharedWatermark* const shared_;
   std::atomic<std::uint64_t> signature_store_failures_{0};
   std::atomic<std::uint64_t> degraded_releases_{0};
+  std::atomic<std::uint64_t> shared_adopt_failures_{0};
   std::mutex map_mu_;
   std::map<HwmKey, std::unique_ptr<std::mutex>> locks_;  // guarded by map_mu_; entries live forever
 };

@@ -51,6 +51,9 @@ class Key {
   // watermark rule re-signs a slot whose signature was lost only for such keys. Default: false, so a
   // backend that has not proved it is never asked twice.
   virtual bool deterministic() const { return false; }
+  // The key keeps a watermark of its own that every signature raises (a Ledger's Baking app): a
+  // signature made and then not released would still use up that slot on the device.
+  virtual bool keeps_own_watermark() const { return false; }
   // True iff the secret sits in a separate device (a Ledger on USB). A key in this process or in a
   // virtual or emulated device (tcp://) is software: mainnet needs the entry's allow_mainnet.
   virtual bool hardware() const { return false; }

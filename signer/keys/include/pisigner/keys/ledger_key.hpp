@@ -39,6 +39,7 @@ class LedgerKey final : public Key {
   std::string backend() const override { return "ledger"; }
   // The Baking app signs EdDSA, and ECDSA with CX_RND_RFC6979 (keys.c, sign()); BLS is not supported.
   bool deterministic() const override { return ledger_signs_deterministically(curve_); }
+  bool keeps_own_watermark() const override { return true; }
   bool hardware() const override { return hardware_; }
 
   // Called after each successful device signature (a signature is proof the device is alive).
