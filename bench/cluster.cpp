@@ -45,7 +45,9 @@ std::string cluster_toml(const pt::EtcdCluster& c, const std::string& node) {
 pb::Percentiles bare_cas(const pt::EtcdCluster& c, int samples) {
   auto client = etcd::Client::create(client_options(c));
   if (!client) throw std::runtime_error(client.error());
-  std::int64_t rev = 0;
+  auto current = (*client)->get("/pisigner/hwm/bench/bare");
+  if (!current) throw std::runtime_error("read failed: " + current.error().message);
+  std::int64_t rev = *current ? (*current)->mod_revision : 0;
   std::vector<double> us;
   for (int i = -100; i < samples; ++i) {  // the first 100 warm up
     const auto t0 = pb::Clock::now();
@@ -83,6 +85,32 @@ double throughput(std::uint16_t port, const std::vector<pb::SoftKeySpec>& keys, 
       std::string reply;
       for (std::int32_t level = 1; !stop; ++level) {
         if (client.sign(pkh, pb::attestation_hex(level, 0), reply) == 200) ++ok;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  return static_cast<double>(ok.load()) / seconds;
+}
+
+// The same load without pisignerd: `clients` threads each CAS-ing a key of its own, one client each.
+double bare_throughput(const pt::EtcdCluster& c, int clients, int seconds) {
+  std::atomic<long> ok{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] {
+      auto client = etcd::Client::create(client_options(c));
+      if (!client) return;
+      const std::string key = "/pisigner/hwm/bench/bare" + std::to_string(i);
+      auto current = (*client)->get(key);
+      std::int64_t rev = current && *current ? (*current)->mod_revision : 0;
+      for (long n = 0; !stop; ++n) {
+        auto r = (*client)->cas(key, rev, "{\"v\":1,\"level\":" + std::to_string(n) + "}");
+        if (!r || !r->succeeded) return;
+        rev = r->header.revision;
+        ++ok;
       }
     });
   }
@@ -170,11 +198,13 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 8; ++i) keys.push_back(pb::generate_ed25519_key());
     std::filesystem::create_directories(work.path() / "eight");
     auto eight = pb::start_pisignerd(bin, work.path() / "eight", keys, cluster_toml(cluster, "pi-b"));
+    const double bare_rate = bare_throughput(cluster, 8, seconds);
     const double rate = throughput(eight.port, keys, seconds);
-    std::printf("throughput, 8 clients on 8 keys through the cluster step: %.0f signatures/s (target >= 1000, %s)\n",
-                rate, pb::verdict(rate, 1000, true));
-    pb::summary_line("cluster throughput 8 keys (sig/s)", pb::fmt(rate, 0), "-", "-", ">= 1000",
-                     pb::verdict(rate, 1000, true));
+    std::printf("throughput, 8 clients on 8 keys through the cluster step: %.0f signatures/s (target >= 1000, %s);\n"
+                "  8 bare CAS clients on the same cluster: %.0f txn/s (ratio %.2f)\n",
+                rate, pb::verdict(rate, 1000, true), bare_rate, bare_rate > 0 ? rate / bare_rate : 0);
+    pb::summary_line("cluster throughput 8 keys (sig/s)", pb::fmt(rate, 0), pb::fmt(bare_rate, 0),
+                     pb::fmt(bare_rate > 0 ? rate / bare_rate : 0, 2), ">= 1000", pb::verdict(rate, 1000, true));
 
     std::printf("etcd members' RSS after the run:");
     for (double mib : etcd_rss_mib(work.path() / "etcd")) std::printf(" %.1f MiB", mib);
