@@ -44,6 +44,10 @@ struct App::Parts {
   policy::Authenticator auth;
   std::unique_ptr<core::Signer> signer;
   std::unique_ptr<health::Health> health;
+  // The health loop's own thread, on purpose not shared with the HAL's or the Ledger timers' worker:
+  // a slow job there (a D-Bus call may take 2 s) must never delay the probes /authorized relies on.
+  // Stopped (and, declared after `health`, destroyed) before the Health whose job it runs.
+  std::unique_ptr<PeriodicWorker> health_timer;
   std::unique_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<HalRuntime> hal;  // UPS + uplink monitors; stopped first
@@ -95,6 +99,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   p->auth = std::move(auth).value();
 
   p->health = std::make_unique<health::Health>(clock, cfg.health.interval, cfg.health.max_age);
+  p->health_timer = std::make_unique<PeriodicWorker>(clock);
   auto loaded = load_keys(cfg, clock, *p->health, p->metrics);
   if (!loaded) return fail(loaded.error());
   p->keys = std::move(loaded->registry);
@@ -104,6 +109,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   p->signer = std::make_unique<core::Signer>(p->keys, p->policy, p->auth, *p->watermarks, p->metrics, clock);
   p->health->set_busy([s = p->signer.get()] { return s->in_flight() > 0; });
+  p->health->schedule_on(*p->health_timer);  // runs once start() starts the thread
 
   auto* store_ptr = p->store.get();
   p->health->add("store_writable", true, [store_ptr] {
@@ -181,7 +187,7 @@ Result<void, Error> App::start() {
   if (parts_->admin_server) {
     if (auto r = parts_->admin_server->start(); !r) return r;
   }
-  parts_->health->start();
+  parts_->health_timer->start();
   parts_->hal->set_before_power_off([this] { prepare_power_off(); });
   parts_->hal->start();
   for (const auto& k : parts_->keys.entries()) {
@@ -206,7 +212,7 @@ void App::stop() {
   parts_->signer->stop_accepting();
   parts_->server->stop();
   if (parts_->admin_server) parts_->admin_server->stop();
-  parts_->health->stop();
+  parts_->health_timer->stop();
   if (parts_->key_runtime) parts_->key_runtime->stop();
 }
 
