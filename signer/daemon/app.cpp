@@ -71,6 +71,29 @@ std::string watermarks_json(hwm::Store& store) {
   return nlohmann::json{{"watermarks", list}}.dump();
 }
 
+// The listeners' connection figures (http::ServerStats), read at scrape time; a null server (no
+// admin listener) is left out. The servers go before the registry is read again (App::stop).
+void declare_server_metrics(metrics::Registry& m, std::vector<std::pair<std::string, const http::Server*>> servers) {
+  auto per_listener = [servers](double (*value)(const http::ServerStats&)) {
+    return [servers, value] {
+      std::vector<std::pair<metrics::Labels, double>> out;
+      for (const auto& [name, server] : servers) {
+        if (server) out.push_back({{{"listener", name}}, value(server->stats())});
+      }
+      return out;
+    };
+  };
+  m.declare_gauge("pisigner_http_open_connections", "Open HTTP connections.",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.open_connections); }));
+  m.declare_gauge("pisigner_http_accept_errors", "Failed accepts since start (each followed by a backoff).",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.accept_errors); }));
+  m.declare_gauge("pisigner_http_evicted_connections",
+                  "Idle connections closed since start to make room under server.max_connections.",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.evicted); }));
+  m.declare_gauge("pisigner_http_handler_errors", "Exceptions caught from request handlers since start.",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.handler_errors); }));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock& clock) {
@@ -174,6 +197,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
     ao.max_connections = 8;  // pisignerctl, one command at a time
     p->admin_server = std::make_unique<http::Server>(*p->admin_router, ao);
   }
+  declare_server_metrics(p->metrics, {{"signing", p->server.get()}, {"admin", p->admin_server.get()}});
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 
