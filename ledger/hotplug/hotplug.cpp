@@ -2,9 +2,10 @@
 
 namespace pisigner::ledger {
 
-std::unique_ptr<HotplugWatcher> start_hotplug(HotplugWatcher::Handler handler, std::chrono::milliseconds poll_interval) {
+std::unique_ptr<HotplugWatcher> start_hotplug(HotplugWatcher::Handler handler, std::shared_ptr<PeriodicWorker> timers,
+                                              std::chrono::milliseconds poll_interval) {
   if (auto usb = make_libusb_hotplug(); usb && usb->start(handler)) return usb;
-  auto poll = make_polling_hotplug(poll_interval);
+  auto poll = make_polling_hotplug(std::move(timers), poll_interval);
   poll->start(std::move(handler));
   return poll;
 }

@@ -20,26 +20,49 @@ void LatencyStats::add(Clock::Duration d) {
   ++count;
 }
 
-DeviceWorker::DeviceWorker(DeviceWorkerConfig config, TransportFactory factory, Clock& clock)
+DeviceWorker::DeviceWorker(DeviceWorkerConfig config, TransportFactory factory, Clock& clock,
+                           std::shared_ptr<PeriodicWorker> timers)
     : config_(std::move(config)),
       factory_(std::move(factory)),
       clock_(clock),
+      timers_(std::move(timers)),
       backoff_(config_.backoff_initial),
-      next_attempt_(clock.now()),
+      timer_job_(timers_->add("ledger reopen", [this] { return retry_timer(); })),
       thread_([this] { loop(); }) {}
 
 DeviceWorker::~DeviceWorker() {
+  timers_->remove(timer_job_);  // not under mutex_: a run in progress takes it, and is waited for
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
   }
   cv_.notify_all();
+  state_cv_.notify_all();
   thread_.join();
+}
+
+DeviceState DeviceWorker::state_locked() const {
+  DeviceState s = state_;
+  s.queued = queue_.size();
+  return s;
 }
 
 DeviceState DeviceWorker::state() const {
   std::lock_guard lock(mutex_);
-  return state_;
+  return state_locked();
+}
+
+// On the timers' thread: turns a passed backoff into an open attempt for the worker thread. Does no
+// I/O itself, so a slow device never delays the other jobs sharing the timers.
+Clock::Duration DeviceWorker::retry_timer() {
+  std::lock_guard lock(mutex_);
+  if (!state_.next_retry) return PeriodicWorker::kNothingDue;  // woken when an open fails
+  const auto now = clock_.now();
+  if (now < *state_.next_retry) return *state_.next_retry - now;
+  state_.next_retry.reset();
+  connect_due_ = true;
+  cv_.notify_all();
+  return PeriodicWorker::kNothingDue;
 }
 
 void DeviceWorker::request_reconnect() {
@@ -61,7 +84,12 @@ void DeviceWorker::on_hotplug(HotplugEvent e) {
 
 bool DeviceWorker::wait_connected(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return cv_.wait_for(lock, timeout, [&] { return connected_; });
+  return state_cv_.wait_for(lock, timeout, [&] { return connected_; });
+}
+
+bool DeviceWorker::wait_until(const std::function<bool(const DeviceState&)>& pred, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return state_cv_.wait_for(lock, timeout, [&] { return pred(state_locked()); });
 }
 
 std::shared_ptr<DeviceWorker::Task> DeviceWorker::enqueue(std::function<void(BakingApp*, const DeviceError*)> fn,
@@ -76,6 +104,7 @@ std::shared_ptr<DeviceWorker::Task> DeviceWorker::enqueue(std::function<void(Bak
                   : std::find_if(queue_.begin(), queue_.end(), [](const std::shared_ptr<Task>& t) { return t->probe; });
   queue_.insert(at, task);
   cv_.notify_all();
+  state_cv_.notify_all();
   return task;
 }
 
@@ -84,6 +113,7 @@ void DeviceWorker::mark_timed_out(const std::shared_ptr<Task>& task, std::chrono
   std::lock_guard lock(mutex_);
   state_.responsive = false;
   state_.last_error = "Ledger did not answer within " + std::to_string(timeout.count()) + " ms";
+  state_cv_.notify_all();
 }
 
 void DeviceWorker::set_authorized(const std::optional<AuthorizedKey>& key) {
@@ -139,7 +169,10 @@ void DeviceWorker::drop(const std::string& why, bool gone) {
 
 bool DeviceWorker::connect_failed(const DeviceError& e, bool gone) {
   drop(e.message, gone);
-  next_attempt_ = clock_.now() + backoff_;
+  std::lock_guard lock(mutex_);
+  state_.next_retry = clock_.now() + backoff_;
+  // Under mutex_: whoever sees next_retry set may move the clock and run the timers at once.
+  timers_->wake(timer_job_);
   backoff_ = std::min(backoff_ * 2, config_.backoff_max);
   return false;
 }
@@ -219,7 +252,6 @@ bool DeviceWorker::connect() {
     connected_ = true;
   }
   ever_connected_ = true;
-  cv_.notify_all();
   return true;
 }
 
@@ -246,42 +278,43 @@ void DeviceWorker::run_task(const std::shared_ptr<Task>& task) {
     }
     drop(why, gone);
     // Try again at once; the backoff applies only when reopening fails.
-    next_attempt_ = clock_.now();
+    std::lock_guard lock(mutex_);
+    connect_due_ = true;
   }
 }
 
+// Waits only for work: the backoff's timing is retry_timer()'s, on the injected clock.
 void DeviceWorker::loop() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
-    const bool requested = reconnect_requested_;
-    reconnect_requested_ = false;
-    if (requested) backoff_ = config_.backoff_initial;
-    if (requested || (!app_ && clock_.now() >= next_attempt_)) {
+    if (reconnect_requested_ || connect_due_) {
+      if (reconnect_requested_) backoff_ = config_.backoff_initial;
+      reconnect_requested_ = false;
+      connect_due_ = false;
+      state_.next_retry.reset();
       lock.unlock();
       {
         std::lock_guard device(device_mu_);
         connect();
       }
       lock.lock();
+      state_cv_.notify_all();
       continue;
     }
     if (!queue_.empty()) {
       auto task = std::move(queue_.front());
       queue_.pop_front();
+      state_cv_.notify_all();
       lock.unlock();
       {
         std::lock_guard device(device_mu_);
         run_task(task);
       }
       lock.lock();
+      state_cv_.notify_all();
       continue;
     }
-    auto wake = [&] { return stop_ || reconnect_requested_ || !queue_.empty(); };
-    if (app_) {
-      cv_.wait(lock, wake);
-    } else {
-      cv_.wait_for(lock, std::max<Clock::Duration>(next_attempt_ - clock_.now(), std::chrono::milliseconds(1)), wake);
-    }
+    cv_.wait(lock, [&] { return stop_ || reconnect_requested_ || connect_due_ || !queue_.empty(); });
   }
   // Fail what is left so no caller waits for its full deadline.
   DeviceError stopped{DeviceErrc::Unavailable, "device worker stopped", 0, {}};
@@ -303,6 +336,7 @@ Result<DeviceWorker::Lease, DeviceError> DeviceWorker::lease(std::chrono::millis
       state_.responsive = false;
       state_.last_error = what;
     }
+    state_cv_.notify_all();
     return fail(DeviceError{DeviceErrc::Transport, what, 0, TransportErrc::Timeout});
   }
   if (!app_ || transport_failed_) {
@@ -321,6 +355,7 @@ DeviceWorker::Lease::~Lease() {
     worker_->reconnect_requested_ = true;  // the worker drops the transport and reopens it
   }
   worker_->cv_.notify_all();
+  worker_->state_cv_.notify_all();
 }
 
 Result<void, DeviceError> DeviceWorker::refresh(std::chrono::milliseconds timeout) {

@@ -46,6 +46,10 @@ struct App::Parts {
   policy::Authenticator auth;
   std::unique_ptr<core::Signer> signer;
   std::unique_ptr<health::Health> health;
+  // The health loop's own thread, on purpose not shared with the HAL's or the Ledger timers' worker:
+  // a slow job there (a D-Bus call may take 2 s) must never delay the probes /authorized relies on.
+  // Stopped (and, declared after `health`, destroyed) before the Health whose job it runs.
+  std::unique_ptr<PeriodicWorker> health_timer;
   std::unique_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<HalRuntime> hal;  // UPS + uplink monitors; stopped first
@@ -67,6 +71,29 @@ std::string watermarks_json(hwm::Store& store) {
     list.push_back(std::move(item));
   }
   return nlohmann::json{{"watermarks", list}}.dump();
+}
+
+// The listeners' connection figures (http::ServerStats), read at scrape time; a null server (no
+// admin listener) is left out. The servers go before the registry is read again (App::stop).
+void declare_server_metrics(metrics::Registry& m, std::vector<std::pair<std::string, const http::Server*>> servers) {
+  auto per_listener = [servers](double (*value)(const http::ServerStats&)) {
+    return [servers, value] {
+      std::vector<std::pair<metrics::Labels, double>> out;
+      for (const auto& [name, server] : servers) {
+        if (server) out.push_back({{{"listener", name}}, value(server->stats())});
+      }
+      return out;
+    };
+  };
+  m.declare_gauge("pisigner_http_open_connections", "Open HTTP connections.",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.open_connections); }));
+  m.declare_gauge("pisigner_http_accept_errors", "Failed accepts since start (each followed by a backoff).",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.accept_errors); }));
+  m.declare_gauge("pisigner_http_evicted_connections",
+                  "Idle connections closed since start to make room under server.max_connections.",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.evicted); }));
+  m.declare_gauge("pisigner_http_handler_errors", "Exceptions caught from request handlers since start.",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.handler_errors); }));
 }
 
 }  // namespace
@@ -95,6 +122,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
   p->auth = std::move(auth).value();
 
   p->health = std::make_unique<health::Health>(clock, cfg.health.interval, cfg.health.max_age);
+  p->health_timer = std::make_unique<PeriodicWorker>(clock);
   auto loaded = load_keys(cfg, clock, *p->health, p->metrics);
   if (!loaded) return fail(loaded.error());
   p->keys = std::move(loaded->registry);
@@ -120,6 +148,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   p->signer = std::make_unique<core::Signer>(p->keys, p->policy, p->auth, *p->watermarks, p->metrics, clock);
   p->health->set_busy([s = p->signer.get()] { return s->in_flight() > 0; });
+  p->health->schedule_on(*p->health_timer);  // runs once start() starts the thread
 
   auto* store_ptr = p->store.get();
   p->health->add("store_writable", true, [store_ptr] {
@@ -185,6 +214,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
     ao.max_connections = 8;  // pisignerctl, one command at a time
     p->admin_server = std::make_unique<http::Server>(*p->admin_router, ao);
   }
+  declare_server_metrics(p->metrics, {{"signing", p->server.get()}, {"admin", p->admin_server.get()}});
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 
@@ -199,7 +229,7 @@ Result<void, Error> App::start() {
     if (auto r = parts_->admin_server->start(); !r) return r;
   }
   if (parts_->cluster) parts_->cluster->start();
-  parts_->health->start();
+  parts_->health_timer->start();
   parts_->hal->set_before_power_off([this] { prepare_power_off(); });
   parts_->hal->start();
   for (const auto& k : parts_->keys.entries()) {
@@ -224,7 +254,7 @@ void App::stop() {
   parts_->signer->stop_accepting();
   parts_->server->stop();
   if (parts_->admin_server) parts_->admin_server->stop();
-  parts_->health->stop();
+  parts_->health_timer->stop();
   if (parts_->cluster) parts_->cluster->stop();
   if (parts_->key_runtime) parts_->key_runtime->stop();
 }

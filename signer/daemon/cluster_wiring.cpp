@@ -39,6 +39,7 @@ ClusterRuntime::ClusterRuntime(const config::Config& cfg, Clock& clock, std::uni
   };
   watermark_ = std::make_unique<hwm::etcd::ClusterWatermark>(*client_, std::move(o), clock);
   members_.resize(client_->members());
+  worker_.add("cluster members", [this] { return refresh_members(); });
 }
 
 ClusterRuntime::~ClusterRuntime() { stop(); }
@@ -47,10 +48,7 @@ void ClusterRuntime::set_local_keys(std::vector<tezos::PublicKeyHash> pkhs) {
   local_keys_ = std::make_shared<const std::vector<tezos::PublicKeyHash>>(std::move(pkhs));
 }
 
-void ClusterRuntime::start() {
-  worker_.add("cluster members", [this] { return refresh_members(); });
-  worker_.start();
-}
+void ClusterRuntime::start() { worker_.start(); }
 
 void ClusterRuntime::stop() { worker_.stop(); }
 

@@ -10,7 +10,7 @@
 #include "cluster_options.hpp"
 #include "pisigner/clock.hpp"
 #include "pisigner/config/config.hpp"
-#include "pisigner/hal/periodic_worker.hpp"
+#include "pisigner/periodic_worker.hpp"
 #include "pisigner/health/health.hpp"
 #include "pisigner/hwm/etcd/client.hpp"
 #include "pisigner/hwm/etcd/cluster_watermark.hpp"
@@ -48,7 +48,7 @@ class ClusterRuntime {
   const std::chrono::milliseconds fresh_;
   std::unique_ptr<hwm::etcd::Client> client_;
   std::unique_ptr<hwm::etcd::ClusterWatermark> watermark_;
-  hal::PeriodicWorker worker_;
+  PeriodicWorker worker_;
   metrics::Registry* metrics_ = nullptr;
   std::shared_ptr<const std::vector<tezos::PublicKeyHash>> local_keys_;  // set before signing starts
 

@@ -12,6 +12,7 @@
 #include "pisigner/hal/ups_monitor.hpp"
 #include "pisigner/health/health.hpp"
 #include "pisigner/metrics/metrics.hpp"
+#include "pisigner/periodic_worker.hpp"
 #include "pisigner/result.hpp"
 
 namespace pisigner::daemon {
@@ -57,7 +58,7 @@ class HalRuntime {
   Clock& clock_;
   hal::UpsConfig ups_config_;
   hal::UplinkConfig uplink_config_;
-  hal::PeriodicWorker worker_;  // stopped (stop()) before the monitors whose jobs it runs go
+  PeriodicWorker worker_;  // stopped (stop()) before the monitors whose jobs it runs go
   std::unique_ptr<hal::UpsMonitor> ups_;          // null when model = none
   std::unique_ptr<hal::UplinkMonitor> uplink_;    // null when disabled
   metrics::Registry* metrics_ = nullptr;

@@ -28,7 +28,8 @@ devices::HwmComparison device_hwm_check(ledger::DeviceWorker& worker, const tezo
 }  // namespace
 
 LedgerRuntime::LedgerRuntime(Clock& clock, health::Health& health, metrics::Registry& metrics)
-    : clock_(clock), health_(health), metrics_(metrics) {
+    : clock_(clock), health_(health), metrics_(metrics), timers_(std::make_shared<PeriodicWorker>(clock)) {
+  timers_->start();
   // Each gauge reads one number from every device's snapshot (never the device itself).
   auto per_device = [this](double (*value)(const ledger::DeviceState&)) {
     return [this, value] {
@@ -55,30 +56,34 @@ LedgerRuntime::LedgerRuntime(Clock& clock, health::Health& health, metrics::Regi
 
 LedgerRuntime::~LedgerRuntime() { stop(); }
 
-Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const config::Config& /*cfg*/,
+Result<std::unique_ptr<keys::LedgerKey>, Error> LedgerRuntime::add_key(const config::Config& cfg,
                                                                        const config::KeyConfig& k) {
+  // One worker, one key: a second key on the same device would have its signatures thrown away. The
+  // config refuses it already; this is the clear refusal should a caller skip that check.
+  for (const auto& d : devices_) {
+    if (d->spec == k.device) {
+      return fail(Error{cfg.source + ":" + std::to_string(k.line) + ": [[key]] device \"" + k.device +
+                        "\" already holds the key " +
+                        (d->keys.empty() ? std::string("of another [[key]]") : d->keys.front()->pkh().to_b58()) +
+                        ": one key per device"});
+    }
+  }
   // The config parsed and cross-checked path, curve and pkh (the pkh's curve is the key's curve).
   const auto curve = k.curve == crypto::Curve::Secp256k1 ? ledger::DerivationType::Secp256k1
                      : k.curve == crypto::Curve::P256    ? ledger::DerivationType::P256
                                                          : ledger::DerivationType::Ed25519;
   const auto* path = &k.path;
   const auto* pkh = &k.pkh;
-  devices::LedgerDevice* dev = nullptr;
-  for (auto& d : devices_) {
-    if (d->spec == k.device) dev = d.get();
-  }
-  if (!dev) {
-    ledger::DeviceWorkerConfig wc;
-    wc.curve = curve;
-    wc.path = *path;
-    wc.identity_check = keys::LedgerKey::identity_rule(curve, *path, *pkh);
-    wc.timeouts.apdu = k.timeout;
-    auto d = std::make_unique<devices::LedgerDevice>();
-    d->spec = k.device;
-    d->worker = std::make_shared<ledger::DeviceWorker>(wc, ledger::transport_factory(k.device, clock_), clock_);
-    dev = d.get();
-    devices_.push_back(std::move(d));
-  }
+  ledger::DeviceWorkerConfig wc;
+  wc.curve = curve;
+  wc.path = *path;
+  wc.identity_check = keys::LedgerKey::identity_rule(curve, *path, *pkh);
+  wc.timeouts.apdu = k.timeout;
+  auto d = std::make_unique<devices::LedgerDevice>();
+  d->spec = k.device;
+  d->worker = std::make_shared<ledger::DeviceWorker>(wc, ledger::transport_factory(k.device, clock_), clock_, timers_);
+  devices::LedgerDevice* dev = d.get();
+  devices_.push_back(std::move(d));
   auto key = std::make_unique<keys::LedgerKey>(dev->worker, curve, *path, *pkh, k.timeout,
                                                keys::is_hardware_device(k.device));
   dev->keys.push_back(key.get());
@@ -118,13 +123,18 @@ void LedgerRuntime::start() {
   bool any_hid = false;
   for (const auto& d : devices_) any_hid = any_hid || !ledger::is_tcp_spec(d->spec);
   if (!any_hid) return;
-  hotplug_ = ledger::start_hotplug([this](ledger::HotplugEvent e) {
-    for (auto& d : devices_) {
-      if (!ledger::is_tcp_spec(d->spec)) d->worker->on_hotplug(e);
-    }
-  });
+  hotplug_ = ledger::start_hotplug(
+      [this](ledger::HotplugEvent e) {
+        for (auto& d : devices_) {
+          if (!ledger::is_tcp_spec(d->spec)) d->worker->on_hotplug(e);
+        }
+      },
+      timers_);
 }
 
-void LedgerRuntime::stop() { hotplug_.reset(); }
+void LedgerRuntime::stop() {
+  hotplug_.reset();
+  timers_->stop();
+}
 
 }  // namespace pisigner::daemon

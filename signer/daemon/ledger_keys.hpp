@@ -1,5 +1,6 @@
-// Ledger keys for pisignerd: one DeviceWorker per configured device (keys on the same device share it),
-// hot-plug watching, and one required health check per key.
+// Ledger keys for pisignerd: one DeviceWorker per configured device, hot-plug watching, and one
+// required health check per key. The workers' reopen backoff and the hot-plug polling share one
+// PeriodicWorker thread on the injected clock.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 #include "pisigner/hwm/store.hpp"
 #include "pisigner/keys/ledger_key.hpp"
 #include "pisigner/ledger/hotplug.hpp"
+#include "pisigner/periodic_worker.hpp"
 
 namespace pisigner::daemon {
 
@@ -20,12 +22,14 @@ class LedgerRuntime final : public KeyRuntime {
   LedgerRuntime(Clock& clock, health::Health& health, metrics::Registry& metrics);
   ~LedgerRuntime() override;
 
-  // Builds the key (and its device's worker on first use). Errors name the [[key]] table.
+  // Builds the key and its device's worker. Errors name the [[key]] table; a second key on a device
+  // that already has one is refused (the config refuses it first: one Ledger key per device).
   Result<std::unique_ptr<keys::LedgerKey>, Error> add_key(const config::Config& cfg, const config::KeyConfig& k);
   // Adds, per key, the information check comparing the device's watermark with the store's.
   void attach_store(hwm::Store& store);
   // Starts hot-plug watching for HID devices.
   void start();
+  // Ends hot-plug watching and the reopen timers. Idempotent.
   void stop() override;
 
   const devices::LedgerDevices& devices() const { return devices_; }
@@ -34,6 +38,9 @@ class LedgerRuntime final : public KeyRuntime {
   Clock& clock_;
   health::Health& health_;
   metrics::Registry& metrics_;
+  // Started at construction (a device that fails its first open is retried before start()); the
+  // workers keep it alive, since keys may hold them past this runtime.
+  const std::shared_ptr<PeriodicWorker> timers_;
   devices::LedgerDevices devices_;
   std::unique_ptr<ledger::HotplugWatcher> hotplug_;
 };

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "pisigner/hal/bus.hpp"
-#include "pisigner/hal/periodic_worker.hpp"
+#include "pisigner/periodic_worker.hpp"
 #include "pisigner/hal/power_off.hpp"
 #include "pisigner/hal/uplink_monitor.hpp"
 #include "private_bus.hpp"

@@ -3,7 +3,7 @@
 
 #include "../../hal/ups/ina219_registers.hpp"
 #include "pisigner/hal/fake/fake_i2c.hpp"
-#include "pisigner/hal/periodic_worker.hpp"
+#include "pisigner/periodic_worker.hpp"
 #include "pisigner/hal/ups_config.hpp"
 #include "pisigner/hal/ups_monitor.hpp"
 

@@ -20,10 +20,13 @@ struct AdminHarness {
   AdminHarness() {
     ledger::DeviceWorkerConfig wc;
     wc.path = crypto::parse_path("m/44'/1729'/0'/0'").value();
-    auto worker = std::make_shared<ledger::DeviceWorker>(wc, [] {
-      return Result<std::unique_ptr<ledger::Transport>, ledger::TransportError>(
-          fail(ledger::TransportError{ledger::TransportErrc::Disconnected, "no Ledger in this test"}));
-    });
+    auto worker = std::make_shared<ledger::DeviceWorker>(
+        wc,
+        [] {
+          return Result<std::unique_ptr<ledger::Transport>, ledger::TransportError>(
+              fail(ledger::TransportError{ledger::TransportErrc::Disconnected, "no Ledger in this test"}));
+        },
+        clock, timers);
     key = std::make_unique<keys::LedgerKey>(worker, ledger::DerivationType::Ed25519, wc.path,
                                             tezos::PublicKeyHash::parse(kZebraTz1).value(), std::chrono::milliseconds(500),
                                             true);
@@ -37,6 +40,8 @@ struct AdminHarness {
     return router.handle(Request{method, target, "application/json", body});
   }
 
+  ManualClock clock;  // never moves: the worker tries to open its device once
+  std::shared_ptr<PeriodicWorker> timers = std::make_shared<PeriodicWorker>(clock);
   std::unique_ptr<keys::LedgerKey> key;
   devices::LedgerDevices devices;
   std::vector<ledger::HidDeviceInfo> usb;

@@ -59,6 +59,26 @@ TEST(Daemon, ServesTheOctezRemoteSignerApi) {
   EXPECT_EQ(d.stop(), 0);
 }
 
+// The listener's connection figures are on /metrics: the scrape's own connection is open.
+TEST(Daemon, MetricsShowTheListenersConnections) {
+  TempDir dir("conns");
+  Daemon d(dir.path(), basic_config(dir.path()));
+  auto c = d.client();
+  const std::string m = c.get("/metrics").body;
+  auto value = [&](const std::string& prefix) {
+    const auto at = m.find(prefix);
+    if (at == std::string::npos) return -1.0;
+    const auto end = m.find('\n', at);
+    return std::stod(m.substr(at + prefix.size(), end - at - prefix.size()));
+  };
+  EXPECT_GE(value("pisigner_http_open_connections{listener=\"signing\"} "), 1.0) << m;
+  EXPECT_EQ(value("pisigner_http_accept_errors{listener=\"signing\"} "), 0.0);
+  EXPECT_EQ(value("pisigner_http_evicted_connections{listener=\"signing\"} "), 0.0);
+  EXPECT_EQ(value("pisigner_http_handler_errors{listener=\"signing\"} "), 0.0);
+  EXPECT_EQ(value("pisigner_http_open_connections{listener=\"admin\"} "), 0.0) << "pisignerctl is not connected";
+  EXPECT_EQ(d.stop(), 0);
+}
+
 // One line per signing request with what an operator greps for; never a secret. The line is
 // written once the reply has left, so the test waits for it.
 TEST(Daemon, LogsOneLinePerSigningRequest) {

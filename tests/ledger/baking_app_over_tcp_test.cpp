@@ -146,7 +146,9 @@ TEST(BakingAppOverTcp, DeviceWorkerVerifiesIdentityOverTcp) {
     if (!t) return fail(std::move(t).error());
     return std::unique_ptr<Transport>(std::move(*t));
   };
-  DeviceWorker w(cfg, factory);
+  ManualClock clock;  // the reopen backoff is not exercised here: opens happen at construction
+  auto timers = std::make_shared<PeriodicWorker>(clock);
+  DeviceWorker w(cfg, factory, clock, timers);
   ASSERT_TRUE(w.wait_connected(3s)) << w.state().last_error;
   auto key = w.run([](BakingApp& app) { return app.get_public_key(DerivationType::Ed25519, kPath); }, 2s);
   ASSERT_TRUE(key);
@@ -157,8 +159,9 @@ TEST(BakingAppOverTcp, DeviceWorkerVerifiesIdentityOverTcp) {
   DeviceWorkerConfig wrong = cfg;
   wrong.expected_public_key = expected_key(crypto::Curve::Ed25519);
   wrong.expected_public_key->back() ^= 1;
-  DeviceWorker refused(wrong, factory);
-  EXPECT_FALSE(refused.wait_connected(500ms));
+  DeviceWorker refused(wrong, factory, clock, timers);
+  ASSERT_TRUE(refused.wait_until([](const DeviceState& s) { return s.next_retry.has_value(); }, 10s));
+  EXPECT_FALSE(refused.wait_connected(0ms));
   EXPECT_NE(refused.state().last_error.find("wrong Ledger"), std::string::npos);
 }
 

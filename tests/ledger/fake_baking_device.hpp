@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -13,8 +14,36 @@
 
 namespace pisigner::ledger::testing {
 
+// The "hung" switch: an exchange waits on it, so clearing it ends a hang at once (that exchange
+// still fails) instead of a test waiting out the whole timeout.
+class HangSwitch {
+ public:
+  HangSwitch& operator=(bool on) {
+    {
+      std::lock_guard lock(mu_);
+      on_ = on;
+    }
+    cv_.notify_all();
+    return *this;
+  }
+  explicit operator bool() const {
+    std::lock_guard lock(mu_);
+    return on_;
+  }
+  // Waits while hung, at most `timeout`.
+  void wait(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return !on_; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool on_ = false;
+};
+
 struct FakeDeviceSwitches {
-  std::atomic<bool> hung{false};      // never answers: the exchange waits its timeout
+  HangSwitch hung;                    // never answers: the exchange waits its timeout (or the switch)
   std::atomic<bool> unplugged{false};
   std::atomic<bool> locked{false};
   std::atomic<std::uint8_t> key_byte{0x11};  // the device's Ed25519 key is 32 x key_byte
@@ -44,7 +73,7 @@ class FakeBakingDevice final : public Transport {
   Result<Reply, TransportError> answer(const Apdu& apdu, std::chrono::milliseconds timeout) {
     if (sw_->unplugged) return fail(TransportError{TransportErrc::Disconnected, "unplugged"});
     if (sw_->hung) {
-      std::this_thread::sleep_for(timeout);  // what a silent HID device costs
+      sw_->hung.wait(timeout);  // what a silent HID device costs
       return fail(TransportError{TransportErrc::Timeout, "no reply"});
     }
     // A little work so that overlapping exchanges would be visible.

@@ -80,11 +80,16 @@ TEST(LedgerResign, P256LostSignatureIsSignedAgainToTheIdenticalBytes) {
   wc.path = kPath;
   wc.identity_check = keys::LedgerKey::identity_rule(wc.curve, kPath, pkh);
   const std::string url = device.url();
-  auto worker = std::make_shared<ledger::DeviceWorker>(wc, [url]() -> Result<std::unique_ptr<ledger::Transport>, ledger::TransportError> {
-    auto t = ledger::TcpTransport::connect(url, 1s);
-    if (!t) return fail(std::move(t).error());
-    return std::unique_ptr<ledger::Transport>(std::move(*t));
-  });
+  auto timers = std::make_shared<PeriodicWorker>(real_clock());  // the daemon's reopen timing
+  timers->start();
+  auto worker = std::make_shared<ledger::DeviceWorker>(
+      wc,
+      [url]() -> Result<std::unique_ptr<ledger::Transport>, ledger::TransportError> {
+        auto t = ledger::TcpTransport::connect(url, 1s);
+        if (!t) return fail(std::move(t).error());
+        return std::unique_ptr<ledger::Transport>(std::move(*t));
+      },
+      real_clock(), timers);
   ASSERT_TRUE(worker->wait_connected(5s)) << worker->state().last_error;
 
   auto store = hwm::make_memory_store();

@@ -1,10 +1,11 @@
-// The health snapshot behind /authorized: freshness, required vs informational checks, busy skipping.
+// The health snapshot behind /authorized: freshness, required vs informational checks, busy skipping,
+// and the probe loop on a PeriodicWorker driven by a ManualClock.
 #include "pisigner/health/health.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <thread>
+#include <condition_variable>
+#include <mutex>
 
 namespace pisigner::health {
 namespace {
@@ -110,20 +111,54 @@ TEST(Health, SkipWhenBusyLeavesTheDeviceAloneWhileSigning) {
   EXPECT_EQ(store_probes, 2);
 }
 
-TEST(Health, LoopProbesUntilStopped) {
+TEST(Health, LoopProbesEveryIntervalOfTheInjectedClock) {
   ManualClock clock;
-  Health h(clock, 5ms, 3000ms);
-  std::atomic<int> probes{0};
+  Health h(clock, 1000ms, 3000ms);
+  int probes = 0;
   h.add("ledger", true, [&] { ++probes; return ProbeResult{State::Ok, ""}; });
-  h.start();
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (probes.load() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
-  h.stop();
-  const int after_stop = probes.load();
-  EXPECT_GE(after_stop, 3);
-  std::this_thread::sleep_for(30ms);
-  EXPECT_EQ(probes.load(), after_stop) << "probes ran after stop()";
-  h.stop();  // idempotent
+  PeriodicWorker worker(clock);
+  h.schedule_on(worker);
+  EXPECT_EQ(worker.run_due(), 1000ms);
+  EXPECT_EQ(probes, 0) << "the loop's first probe waits one interval (start-up probes once itself)";
+  clock.advance(999ms);
+  worker.run_due();
+  EXPECT_EQ(probes, 0);
+  clock.advance(1ms);
+  worker.run_due();
+  EXPECT_EQ(probes, 1);
+  for (int i = 0; i < 5; ++i) {
+    clock.advance(1000ms);
+    worker.run_due();
+    EXPECT_TRUE(h.snapshot().authorized) << "the loop keeps the required check fresh";
+  }
+  EXPECT_EQ(probes, 6);
+  clock.advance(3001ms);  // the loop stopped running: the check goes stale
+  EXPECT_FALSE(h.snapshot().authorized);
+}
+
+// On its own thread (the daemon's), waiting on notifications only: probes run until the worker stops.
+TEST(Health, LoopProbesOnItsThreadUntilStopped) {
+  Health h(real_clock(), 5ms, 3000ms);
+  std::mutex mu;
+  std::condition_variable cv;
+  int probes = 0;
+  h.add("ledger", true, [&] {
+    std::lock_guard lock(mu);
+    ++probes;
+    cv.notify_all();
+    return ProbeResult{State::Ok, ""};
+  });
+  PeriodicWorker worker(real_clock());
+  h.schedule_on(worker);
+  worker.start();
+  {
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, 10s, [&] { return probes >= 3; }));
+  }
+  worker.stop();  // joins: no probe runs after this
+  worker.stop();  // idempotent
+  std::lock_guard lock(mu);
+  EXPECT_GE(probes, 3);
 }
 
 }  // namespace

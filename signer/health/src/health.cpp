@@ -14,8 +14,6 @@ const char* to_string(State s) {
 Health::Health(Clock& clock, std::chrono::milliseconds interval, std::chrono::milliseconds max_age)
     : clock_(clock), interval_(interval), max_age_(max_age) {}
 
-Health::~Health() { stop(); }
-
 void Health::add(std::string name, bool required, Probe probe) {
   std::lock_guard lock(mu_);
   Entry e;
@@ -58,26 +56,16 @@ void Health::probe_once() {
   for (auto& [name, probe] : todo) report(name, probe());
 }
 
-void Health::start() {
-  thread_ = std::thread([this] {
-    // Waits first: the caller probes once before start() so the first snapshot exists at once,
-    // and probing again straight away would only send the same APDUs twice at start-up.
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      lock.unlock();
-      probe_once();
-      lock.lock();
-    }
-  });
-}
-
-void Health::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+void Health::schedule_on(PeriodicWorker& worker) {
+  // Waits first: probing again straight after the caller's probe_once() would only send the same
+  // APDUs twice at start-up.
+  worker.add(
+      "health",
+      [this] {
+        probe_once();
+        return Clock::Duration(interval_);
+      },
+      interval_);
 }
 
 Snapshot Health::snapshot() const {

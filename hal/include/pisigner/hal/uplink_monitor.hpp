@@ -13,7 +13,7 @@
 #include "pisigner/hal/bus.hpp"
 #include "pisigner/hal/event_log.hpp"
 #include "pisigner/hal/modem_manager.hpp"
-#include "pisigner/hal/periodic_worker.hpp"
+#include "pisigner/periodic_worker.hpp"
 #include "pisigner/hal/network_manager.hpp"
 #include "pisigner/hal/uplink_config.hpp"
 #include "pisigner/hal/uplink_policy.hpp"

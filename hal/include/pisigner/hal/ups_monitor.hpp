@@ -11,7 +11,7 @@
 
 #include "pisigner/clock.hpp"
 #include "pisigner/hal/event_log.hpp"
-#include "pisigner/hal/periodic_worker.hpp"
+#include "pisigner/periodic_worker.hpp"
 #include "pisigner/hal/power_off.hpp"
 #include "pisigner/hal/power_loss.hpp"
 #include "pisigner/hal/ups_config.hpp"

@@ -1,6 +1,7 @@
 // One thread owns one Ledger: every APDU goes through it, callers wait with a deadline,
 // a failing device is dropped and reopened with backoff, and its identity is checked on
-// every (re)connect. Health reads state() and never touches the device.
+// every (re)connect. Health reads state() and never touches the device. The reopen backoff is
+// timed by a PeriodicWorker on the injected clock, so tests move a ManualClock instead of sleeping.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <type_traits>
 
 #include "pisigner/clock.hpp"
+#include "pisigner/periodic_worker.hpp"
 #include "pisigner/ledger/baking_app.hpp"
 #include "pisigner/ledger/hotplug.hpp"
 #include "pisigner/ledger/transport.hpp"
@@ -47,6 +49,8 @@ struct DeviceState {
   std::uint64_t reconnects = 0;             // successful opens after the first
   bool responsive = true;     // false after a timeout or transport failure, until the next answer
   LatencyStats apdu_latency;
+  std::optional<Clock::TimePoint> next_retry;  // set while a failed open waits out its backoff
+  std::size_t queued = 0;     // jobs waiting for the device (probes included)
 
   bool healthy() const { return present && app_open && unlocked && identity_ok && responsive; }
 };
@@ -70,7 +74,10 @@ class DeviceWorker {
   struct Task;  // a queued job (defined below)
 
  public:
-  DeviceWorker(DeviceWorkerConfig config, TransportFactory factory, Clock& clock = real_clock());
+  // Opens the device at once on its own thread; a failed open is retried after the backoff, which
+  // a job on `timers` (shared by the daemon's device workers) times on `clock`.
+  DeviceWorker(DeviceWorkerConfig config, TransportFactory factory, Clock& clock,
+               std::shared_ptr<PeriodicWorker> timers);
   ~DeviceWorker();
   DeviceWorker(const DeviceWorker&) = delete;
   DeviceWorker& operator=(const DeviceWorker&) = delete;
@@ -136,6 +143,10 @@ class DeviceWorker {
   Result<void, DeviceError> refresh(std::chrono::milliseconds timeout);
   // Blocks until a verified device is connected or the time passes (for start-up and tests).
   bool wait_connected(std::chrono::milliseconds timeout);
+  // Blocks until `pred(state())` holds, checked whenever the worker's state changes (an open
+  // attempt, a job queued, started or finished, a lease ended), or the real-time `timeout` passes.
+  // For tests: they wait on the worker's progress instead of sleeping. `pred` runs under a lock.
+  bool wait_until(const std::function<bool(const DeviceState&)>& pred, std::chrono::milliseconds timeout);
 
  private:
   struct Task {
@@ -149,6 +160,8 @@ class DeviceWorker {
   Pending<std::invoke_result_t<F&, BakingApp&>> submit_job(F f, bool probe);
   void mark_timed_out(const std::shared_ptr<Task>& task, std::chrono::milliseconds timeout);
   void loop();
+  Clock::Duration retry_timer();                        // a job of timers_
+  DeviceState state_locked() const;                     // requires mutex_
   void run_task(const std::shared_ptr<Task>& task);     // worker thread only
   bool connect();                                       // worker thread only
   bool connect_failed(const DeviceError& e, bool gone);  // worker thread only
@@ -161,6 +174,7 @@ class DeviceWorker {
   const DeviceWorkerConfig config_;
   const TransportFactory factory_;
   Clock& clock_;
+  const std::shared_ptr<PeriodicWorker> timers_;
 
   // Written by the worker thread only, and only while it holds device_mu_; a Lease holder uses them
   // (holding device_mu_) too.
@@ -170,20 +184,22 @@ class DeviceWorker {
   std::unique_ptr<BakingApp> app_;
   bool transport_failed_ = false;
   std::chrono::milliseconds backoff_;
-  Clock::TimePoint next_attempt_{};
   bool ever_connected_ = false;
   Bytes learned_key_;
 
   // Protected by mutex_.
   mutable std::mutex mutex_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;        // the worker thread's: work to do
+  std::condition_variable state_cv_;  // waiters': the state changed
   std::deque<std::shared_ptr<Task>> queue_;
   bool stop_ = false;
   std::uint64_t jobs_queued_ = 0;  // jobs other than probes, and leases, ever asked for
-  bool reconnect_requested_ = false;
+  bool reconnect_requested_ = false;  // open now, with the backoff reset
+  bool connect_due_ = true;           // open now (the first open, a dropped transport, a backoff passed)
   bool connected_ = false;
-  DeviceState state_;
+  DeviceState state_;  // next_retry: the retry timer's; wake timer_job_ when setting it
 
+  const std::size_t timer_job_;  // registered once everything it reads exists
   std::thread thread_;  // last: starts after everything above is constructed
 };
 

@@ -1,17 +1,23 @@
 // USB hot-plug notifications for Ledger devices (VID 0x2C97): libusb hotplug callbacks,
-// or a polling fallback over hidapi enumeration where hotplug is unsupported.
+// or a polling fallback over hidapi enumeration where hotplug is unsupported; the polling is a job
+// of a PeriodicWorker on the injected clock.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
+
+#include "pisigner/periodic_worker.hpp"
 
 namespace pisigner::ledger {
 
 enum class HotplugEvent { Arrived, Left };
 
-// Calls the handler from its own thread until stop() or destruction. One handler per watcher.
+// Calls the handler from its own thread (libusb) or the timers' thread (polling) until stop() or
+// destruction. One handler per watcher.
 class HotplugWatcher {
  public:
   using Handler = std::function<void(HotplugEvent)>;
@@ -25,10 +31,14 @@ class HotplugWatcher {
 
 // libusb hotplug when the platform supports it (nullptr otherwise).
 std::unique_ptr<HotplugWatcher> make_libusb_hotplug();
-// Enumerates hidapi Ledger interfaces every `interval`; reports set changes.
-std::unique_ptr<HotplugWatcher> make_polling_hotplug(std::chrono::milliseconds interval);
-// libusb hotplug if it starts, else polling. Returns a started watcher.
-std::unique_ptr<HotplugWatcher> start_hotplug(HotplugWatcher::Handler handler,
+// The device paths a poll compares; by default the hidapi Ledger interfaces.
+using EnumerateFn = std::function<std::vector<std::string>()>;
+// Enumerates every `interval` of the timers' clock, as a job of `timers`, and reports set changes
+// (Left before Arrived when both happened). start() takes the first enumeration on the calling thread.
+std::unique_ptr<HotplugWatcher> make_polling_hotplug(std::shared_ptr<PeriodicWorker> timers,
+                                                     std::chrono::milliseconds interval, EnumerateFn enumerate = {});
+// libusb hotplug if it starts, else polling on `timers`. Returns a started watcher.
+std::unique_ptr<HotplugWatcher> start_hotplug(HotplugWatcher::Handler handler, std::shared_ptr<PeriodicWorker> timers,
                                               std::chrono::milliseconds poll_interval = std::chrono::milliseconds(1000));
 
 // Test double: fire() calls the handler synchronously. Thread-safe.

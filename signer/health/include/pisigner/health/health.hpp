@@ -1,16 +1,16 @@
 // The health model: named checks refreshed by a probe loop (or pushed by components), served as a
 // snapshot. Readers never run a probe, so /authorized answers in microseconds even when a device hangs.
+// The loop is a job of a PeriodicWorker on the injected clock; tests run it with a ManualClock.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "pisigner/clock.hpp"
+#include "pisigner/periodic_worker.hpp"
 
 namespace pisigner::health {
 
@@ -44,7 +44,6 @@ class Health {
   using Probe = std::function<ProbeResult()>;
   // A required check older than `max_age` counts as failing (the prober is stuck).
   Health(Clock& clock, std::chrono::milliseconds interval, std::chrono::milliseconds max_age);
-  ~Health();
 
   // Registers a check before start(). A check without a probe is updated only by report().
   void add(std::string name, bool required, Probe probe = {});
@@ -55,8 +54,10 @@ class Health {
   void skip_when_busy(const std::string& name);
 
   void probe_once();
-  void start();  // background loop: a probe every `interval`, the first after one interval
-  void stop();
+  // The loop: probe_once() every `interval` of the clock, the first after one interval (the caller
+  // probes once before, so the first snapshot exists at once), as a job of `worker`. `worker` must
+  // be stopped before this Health goes. Once, before the worker starts.
+  void schedule_on(PeriodicWorker& worker);
 
   Snapshot snapshot() const;
 
@@ -73,9 +74,6 @@ class Health {
 
   mutable std::mutex mu_;
   std::vector<Entry> entries_;  // guarded by mu_ (probes run outside it)
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
 };
 
 }  // namespace pisigner::health
