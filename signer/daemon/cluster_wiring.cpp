@@ -85,6 +85,8 @@ void ClusterRuntime::declare_metrics(metrics::Registry& m) {
   m.declare_counter("pisigner_cluster_lost_races_total", "CAS lost to another signer's write (its record adopted).");
   m.declare_counter("pisigner_cluster_unknown_outcomes_total", "CAS whose outcome had to be re-read (landed: found ours).");
   m.declare_counter("pisigner_cluster_refusals_total", "Signatures the cluster step refused, by cause.");
+  m.declare_counter("pisigner_cluster_failovers_total", "etcd calls that moved on to another member.");
+  m.declare_counter("pisigner_cluster_reauthentications_total", "etcd tokens obtained (at start, and after a member lost them).");
   m.declare_counter("pisigner_cluster_degraded_total",
                     "Signatures released on the local watermark alone (on_cluster_unavailable = \"local\").");
   watermark_->on_cas_latency([&m](double s) { m.observe("pisigner_cluster_cas_duration_seconds", s); });
@@ -122,6 +124,9 @@ void ClusterRuntime::sync_counters() {
   add("pisigner_cluster_refusals_total", {{"cause", "unavailable"}}, st.refused_unavailable.load(), seen_.unavailable);
   add("pisigner_cluster_refusals_total", {{"cause", "nospace"}}, st.refused_nospace.load(), seen_.nospace);
   add("pisigner_cluster_degraded_total", {}, st.degraded.load(), seen_.degraded);
+  const auto cs = client_->stats();
+  add("pisigner_cluster_failovers_total", {}, cs.failovers, seen_.failovers);
+  add("pisigner_cluster_reauthentications_total", {}, cs.reauthentications, seen_.reauths);
 }
 
 std::string ClusterRuntime::status_json() const {
@@ -141,7 +146,9 @@ std::string ClusterRuntime::status_json() const {
                        {"refused_watermark", st.refused_watermark.load()},
                        {"refused_unavailable", st.refused_unavailable.load()},
                        {"refused_nospace", st.refused_nospace.load()},
-                       {"degraded", st.degraded.load()}};
+                       {"degraded", st.degraded.load()},
+                       {"failovers", client_->stats().failovers},
+                       {"reauthentications", client_->stats().reauthentications}};
   nlohmann::json c{{"node", node_}, {"members", members}, {"stats", stats}};
   if (!last_probe_error_.empty()) c["last_error"] = last_probe_error_;
   return nlohmann::json{{"cluster", c}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -89,6 +89,30 @@ void print_watermarks(std::ostream& out, const json& watermarks) {
   }
 }
 
+// The etcd cluster behind the shared watermark: one line per member (endpoint, reachable, leader,
+// raft term), then the protocol's counters.
+void print_cluster(std::ostream& out, const json& cluster) {
+  if (!cluster.is_object()) return;
+  out << "ETCD CLUSTER (shared watermark, this node: " << str(cluster["node"]) << ")\n  " << std::left
+      << std::setw(40) << "MEMBER" << std::setw(11) << "REACHABLE" << std::setw(8) << "LEADER" << "TERM\n";
+  for (const auto& m : cluster.value("members", json::array())) {
+    std::string endpoint = str(m["endpoint"]);
+    if (endpoint.size() > 38) endpoint = endpoint.substr(0, 37) + "~";
+    out << "  " << std::setw(40) << endpoint << std::setw(11) << (m.value("reachable", false) ? "yes" : "NO")
+        << std::setw(8) << (m.value("leader", false) ? "yes" : "-") << str(m["raft_term"]) << "\n";
+    if (m.contains("alarms")) wrapped(out, "alarms: " + m["alarms"].dump(), 4);
+    if (m.contains("error")) wrapped(out, str(m["error"]), 4);
+  }
+  const json& st = cluster["stats"];
+  wrapped(out,
+          "writes " + str(st["writes"]) + ", lost races " + str(st["lost_races"]) + ", unknown outcomes " +
+              str(st["unknown_outcomes"]) + "; refused: watermark " + str(st["refused_watermark"]) +
+              ", unavailable " + str(st["refused_unavailable"]) + ", nospace " + str(st["refused_nospace"]) +
+              "; signed on the local watermark alone " + str(st["degraded"]),
+          2);
+  if (cluster.contains("last_error")) wrapped(out, "last error: " + str(cluster["last_error"]), 2);
+}
+
 int show_status(const Common& c) {
   auto fetched = fetch_status(c);
   if (!fetched) return 2;
@@ -111,6 +135,10 @@ int show_status(const Common& c) {
   std::cout << "\n";
   print_uplink(std::cout, j, false);
   std::cout << "\n";
+  if (j.contains("cluster")) {
+    print_cluster(std::cout, j["cluster"]);
+    std::cout << "\n";
+  }
   print_watermarks(std::cout, j.value("watermarks", json::array()));
   return authorized ? 0 : 1;
 }

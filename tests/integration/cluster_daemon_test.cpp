@@ -10,6 +10,7 @@
 
 #include "support/daemon.hpp"
 #include "support/etcd_cluster.hpp"
+#include "support/fault_proxy.hpp"
 #include "support/vledger.hpp"
 
 namespace pisigner::testing {
@@ -45,8 +46,13 @@ class TwoPis : public ::testing::Test {
   }
 
   std::string cluster_section(const std::string& node, const std::vector<int>& order) const {
+    std::vector<std::string> urls;
+    for (int i : order) urls.push_back(cluster_.endpoint(i));
+    return cluster_section(node, urls);
+  }
+  std::string cluster_section(const std::string& node, const std::vector<std::string>& urls) const {
     std::string endpoints;
-    for (int i : order) endpoints += (endpoints.empty() ? "" : ", ") + quoted(cluster_.endpoint(i));
+    for (const auto& u : urls) endpoints += (endpoints.empty() ? "" : ", ") + quoted(u);
     return "[cluster]\nendpoints = [" + endpoints + "]\nca_file = " + quoted(cluster_.ca_file()) +
            "\ncert_file = " + quoted(cluster_.client_cert()) + "\nkey_file = " + quoted(cluster_.client_key()) +
            "\nuser = " + quoted(cluster_.user()) + "\npassword_file = " + quoted(cluster_.password_file()) +
@@ -55,10 +61,16 @@ class TwoPis : public ::testing::Test {
 
   std::string config(const std::filesystem::path& dir, const Vledger& ledger, const std::string& node,
                      const std::vector<int>& order, const std::string& key_extra = {}) const {
+    std::vector<std::string> urls;
+    for (int i : order) urls.push_back(cluster_.endpoint(i));
+    return config(dir, ledger, node, urls, key_extra);
+  }
+  std::string config(const std::filesystem::path& dir, const Vledger& ledger, const std::string& node,
+                     const std::vector<std::string>& urls, const std::string& key_extra = {}) const {
     return "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n"
            "[store]\npath = \"" + (dir / "store").string() + "\"\n"
            "[health]\ninterval_ms = 200\nmax_age_ms = 1500\n" +
-           cluster_section(node, order) +
+           cluster_section(node, urls) +
            "[[key]]\nbackend = \"ledger\"\ndevice = \"tcp://127.0.0.1:" + std::to_string(ledger.apdu_port()) +
            "\"\npath = \"" + kLedgerPath + "\"\ncurve = \"ed25519\"\npkh = \"" + kZebraTz1 +
            "\"\ntimeout_ms = 1000\n" + key_extra;
@@ -69,6 +81,19 @@ class TwoPis : public ::testing::Test {
   }
   void start_b() {
     b_ = std::make_unique<Daemon>(make_dir(dir_.path() / "b"), config(dir_.path() / "b", ledger_b_, "pi-b", {1, 0, 2}));
+  }
+
+  // pi-a talking to member 0 through `proxy` first.
+  void start_a_behind(const FaultProxy& proxy) {
+    const std::vector<std::string> urls{"https://127.0.0.1:" + std::to_string(proxy.port()), cluster_.endpoint(1),
+                                        cluster_.endpoint(2)};
+    a_ = std::make_unique<Daemon>(make_dir(dir_.path() / "a"), config(dir_.path() / "a", ledger_a_, "pi-a", urls));
+  }
+  // A counter's value in /metrics text (0 when absent).
+  static double metric(HttpClient& c, const std::string& series) {
+    const std::string text = c.get("/metrics").body;
+    const auto at = text.find("\n" + series + " ");
+    return at == std::string::npos ? 0 : std::stod(text.substr(at + series.size() + 2));
   }
 
   static HttpResult sign(HttpClient& c, const std::string& hex) { return c.post(kKeyPath, quoted(hex)); }
@@ -202,6 +227,42 @@ TEST_F(TwoPis, LeaderAndLocalMemberKilledMidStream) {
   EXPECT_EQ(standby.status, 500) << standby.body;
 }
 
+// The member pi-a talks to accepts the txn and never answers: the signature waits for the re-read
+// through another member, and leaves within the budget.
+TEST_F(TwoPis, AMemberThatNeverAnswersCostsOneDeadline) {
+  FaultProxy proxy(cluster_.client_port(0));
+  start_a_behind(proxy);
+  HttpClient ca = a_->client();
+  ASSERT_EQ(sign(ca, attestation_hex(1, 0, 1)).status, 200);  // token, cache, a pooled connection
+  proxy.set_mode(FaultProxy::Mode::Blackhole);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = sign(ca, attestation_hex(2, 0, 1));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_LT(took, 2500ms);
+  std::printf("hung member: signature after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_EQ(sign(ca, attestation_hex(3, 0, 1)).status, 200);
+  EXPECT_EQ(cluster_level("attestation"), 3);
+  proxy.set_mode(FaultProxy::Mode::Refuse);  // what it held is never delivered
+}
+
+// The txn lands, its reply is lost: pisignerd releases the signature only after reading its own
+// record back.
+TEST_F(TwoPis, AReplyLostAfterTheWriteLandedIsResolvedByReading) {
+  FaultProxy proxy(cluster_.client_port(0));
+  start_a_behind(proxy);
+  HttpClient ca = a_->client();
+  ASSERT_EQ(sign(ca, attestation_hex(1, 0, 1)).status, 200);
+  proxy.set_mode(FaultProxy::Mode::DropReplies);
+  auto r = sign(ca, attestation_hex(2, 0, 1));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_GT(proxy.bytes_dropped(), 0u);
+  EXPECT_EQ(cluster_level("attestation"), 2);
+  std::this_thread::sleep_for(500ms);  // the counters reach /metrics with the next health probe
+  EXPECT_EQ(metric(ca, "pisigner_cluster_unknown_outcomes_total{resolved=\"landed\"}"), 1);
+}
+
 TEST_F(TwoPis, QuorumLossRefusesAndTurnsRedThenRecoversWithoutRestart) {
   start_a();
   HttpClient ca = a_->client();
@@ -215,6 +276,10 @@ TEST_F(TwoPis, QuorumLossRefusesAndTurnsRedThenRecoversWithoutRestart) {
   EXPECT_TRUE(wait_authorized(ca, 503, 4s)) << "/authorized must turn red without a quorum";
   auto status = json::parse(ca.get("/status").body);
   EXPECT_EQ(status["cluster"]["node"], "pi-a");
+  auto [rc, text] = run_command({pisignerctl_path(), "status", "--url", "http://127.0.0.1:" + std::to_string(a_->port())});
+  EXPECT_EQ(rc, 1) << text;
+  EXPECT_THAT(text, HasSubstr("ETCD CLUSTER (shared watermark, this node: pi-a)"));
+  EXPECT_THAT(text, HasSubstr("cluster_writable"));
   cluster_.start(1);
   cluster_.start(2);
   ASSERT_GE(cluster_.wait_for_leader(20s), 0);
