@@ -156,8 +156,9 @@ struct Client::Impl {
     return fail(CallError{CallError::Kind::AuthExpired, "authentication lost twice"});
   }
 
-  // Reads go to the preferred member and then to each other one; any failure moves on.
-  Result<std::string, KvError> read(const std::string& path, const std::string& body) {
+  // A call to the preferred member, then to each other one. A read moves on after any failure; a
+  // write only while nothing can have been applied (the request was never sent).
+  Result<std::string, KvError> over_members(const std::string& path, const std::string& body, bool write) {
     std::string errors;
     const std::size_t n = endpoints.size();
     const std::size_t first = preferred.load();
@@ -165,43 +166,23 @@ struct Client::Impl {
       const std::size_t member = (first + i) % n;
       auto r = call(member, path, body);
       if (r) {
-        if (i != 0) { preferred = member; ++failovers; }
+        if (i != 0) {
+          preferred = member;
+          ++failovers;
+        }
         return std::move(*r);
       }
-      if (r.error().kind == CallError::Kind::NoSpace) return fail(KvError{KvError::Code::NoSpace, r.error().message});
       errors += (errors.empty() ? "" : "; ") + r.error().message;
+      const auto kind = r.error().kind;
+      if (kind == CallError::Kind::NoSpace) return fail(KvError{KvError::Code::NoSpace, r.error().message});
+      if (!write || kind == CallError::Kind::NotSent) continue;
+      if (kind == CallError::Kind::Unknown) {
+        preferred = (member + 1) % n;  // the re-read that resolves it goes elsewhere first
+        return fail(KvError{KvError::Code::Unknown, errors});
+      }
+      return fail(KvError{KvError::Code::NotApplied, errors});  // refused: credentials, RBAC, our request
     }
     return fail(KvError{KvError::Code::NotApplied, "no etcd member answered: " + errors});
-  }
-
-  // A write moves on to the next member only while nothing can have been applied.
-  Result<std::string, KvError> write(const std::string& path, const std::string& body) {
-    std::string errors;
-    const std::size_t n = endpoints.size();
-    const std::size_t first = preferred.load();
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t member = (first + i) % n;
-      auto r = call(member, path, body);
-      if (r) {
-        if (i != 0) { preferred = member; ++failovers; }
-        return std::move(*r);
-      }
-      errors += (errors.empty() ? "" : "; ") + r.error().message;
-      switch (r.error().kind) {
-        case CallError::Kind::NotSent:
-          preferred = (member + 1) % n;
-          continue;
-        case CallError::Kind::Unknown:
-          preferred = (member + 1) % n;  // the re-read that resolves it goes elsewhere first
-          return fail(KvError{KvError::Code::Unknown, errors});
-        case CallError::Kind::NoSpace:
-          return fail(KvError{KvError::Code::NoSpace, r.error().message});
-        case CallError::Kind::AuthExpired:
-        case CallError::Kind::Rejected:
-          return fail(KvError{KvError::Code::NotApplied, errors});
-      }
-    }
-    return fail(KvError{KvError::Code::NotApplied, "no etcd member reachable: " + errors});
   }
 };
 
@@ -237,7 +218,7 @@ Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;
 
 Result<std::optional<KeyValue>, KvError> Client::get(std::string_view key) {
-  auto body = impl_->read("/v3/kv/range", range_body(key, false));
+  auto body = impl_->over_members("/v3/kv/range", range_body(key, false), false);
   if (!body) return fail(body.error());
   auto reply = parse_range(*body);
   if (!reply) return fail(KvError{KvError::Code::NotApplied, reply.error().message});
@@ -248,7 +229,7 @@ Result<std::optional<KeyValue>, KvError> Client::get(std::string_view key) {
 }
 
 Result<TxnReply, KvError> Client::cas(std::string_view key, std::int64_t mod_revision, std::string_view value) {
-  auto body = impl_->write("/v3/kv/txn", cas_body(key, mod_revision, value));
+  auto body = impl_->over_members("/v3/kv/txn", cas_body(key, mod_revision, value), true);
   if (!body) return fail(body.error());
   auto reply = parse_txn(*body);
   // A 200 we cannot read may still carry a success: only a re-read can tell.
@@ -260,14 +241,14 @@ Result<TxnReply, KvError> Client::cas(std::string_view key, std::int64_t mod_rev
 }
 
 Result<void, KvError> Client::put(std::string_view key, std::string_view value) {
-  auto body = impl_->write("/v3/kv/put", put_body(key, value));
+  auto body = impl_->over_members("/v3/kv/put", put_body(key, value), true);
   if (!body) return fail(body.error());
   if (auto h = parse_put(*body); !h) return fail(KvError{KvError::Code::Unknown, h.error().message});
   return {};
 }
 
 Result<std::vector<KeyValue>, KvError> Client::list(std::string_view prefix) {
-  auto body = impl_->read("/v3/kv/range", prefix_range_body(prefix));
+  auto body = impl_->over_members("/v3/kv/range", prefix_range_body(prefix), false);
   if (!body) return fail(body.error());
   auto reply = parse_range(*body);
   if (!reply) return fail(KvError{KvError::Code::NotApplied, reply.error().message});
