@@ -184,6 +184,7 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   http::RouterOptions ro;
   ro.known_keys = cfg.server.known_keys;
+  ro.every_sign_blocks = cfg.cluster.enabled;
   auto hal = HalRuntime::create(cfg, clock);
   if (!hal) return fail(hal.error());
   p->hal = std::move(hal).value();

@@ -418,6 +418,18 @@ TEST(Router, UnknownRoutesAre404AndSoftKeySignsRunInline) {
   EXPECT_FALSE(rh.router.blocking(Request{"POST", keys_path(test::kB2Pkh), "", ""}));  // not configured
 }
 
+// With the shared watermark every sign waits on etcd: all of them leave the I/O threads, which keep
+// answering /authorized.
+TEST(Router, WithAClusterEverySignLeavesTheIoThreads) {
+  RouterOptions ro;
+  ro.every_sign_blocks = true;
+  RouterHarness rh({}, ro);
+  EXPECT_TRUE(rh.router.blocking(Request{"POST", keys_path(), "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"GET", "/authorized", "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"GET", keys_path(), "", ""}));
+  EXPECT_FALSE(rh.router.blocking(Request{"POST", "/keys/not-a-pkh", "", ""}));
+}
+
 // /status's allow_mainnet says whether the key may sign mainnet: a USB Ledger may, a soft key or a
 // tcp:// Ledger only with allow_mainnet.
 TEST(Router, StatusSaysWhichKeysMaySignMainnet) {

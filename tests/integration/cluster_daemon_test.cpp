@@ -236,7 +236,14 @@ TEST_F(TwoPis, AMemberThatNeverAnswersCostsOneDeadline) {
   ASSERT_EQ(sign(ca, attestation_hex(1, 0, 1)).status, 200);  // token, cache, a pooled connection
   proxy.set_mode(FaultProxy::Mode::Blackhole);
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = sign(ca, attestation_hex(2, 0, 1));
+  auto pending = std::async(std::launch::async, [&] { return sign(ca, attestation_hex(2, 0, 1)); });
+  // Meanwhile the I/O threads answer health at once: the sign waits on the sign pool.
+  std::this_thread::sleep_for(100ms);
+  HttpClient health = a_->client();
+  const auto h0 = std::chrono::steady_clock::now();
+  EXPECT_NE(health.get("/healthz").status, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - h0, 200ms) << "/healthz waited behind a sign on etcd";
+  auto r = pending.get();
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_LT(took, 2500ms);

@@ -43,6 +43,9 @@ struct RouterOptions {
   bool known_keys = false;
   // Extra JSON for GET /status (e.g. watermarks); called on the request thread.
   std::function<std::string()> status_extra;
+  // Every sign waits on the network (the shared watermark's etcd round trip): run them all off the
+  // I/O threads, so /authorized and /healthz stay fast while etcd is slow.
+  bool every_sign_blocks = false;
 };
 
 // What the server calls for each request. Implementations are thread-safe.
