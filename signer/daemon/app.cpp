@@ -265,10 +265,7 @@ void App::prepare_power_off() {
   parts_->signer->stop_accepting();
   // A signature in flight finishes (each is bounded by its device timeout); the signer's
   // in-flight count rises before it checks accepting, so 0 here means none can start.
-  for (int i = 0; i < 2000 && parts_->signer->in_flight() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (parts_->signer->in_flight() > 0) spdlog::error("power-off: a signature is still in flight after 10 s; closing the store");
+  if (!parts_->signer->wait_idle(std::chrono::seconds(10))) spdlog::error("power-off: a signature is still in flight after 10 s; closing the store");
   parts_->closable_store->close();
   spdlog::warn("power-off: signing stopped and the high-watermark store closed");
 }

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <thread>
+
 #include <set>
 #include <sstream>
 #include <thread>
@@ -112,6 +115,20 @@ TEST(Signer, StopAcceptingRefusesEverythingAfterwards) {
   }
   EXPECT_EQ(h.key->calls(), 1);
   EXPECT_EQ(record_of(h, tezos::Kind::Attestation)->level, 100);
+}
+
+// Before a UPS power-off the daemon waits for the signature in flight, then closes the store.
+TEST(Signer, WaitIdleReturnsWhenTheLastSignatureInFlightEnds) {
+  test::Harness h;
+  h.key->set_delay(std::chrono::milliseconds(300));  // a slow device
+  auto in_flight = std::async(std::launch::async, [&] { return h.sign(attestation(100, 0)); });
+  while (h.key->calls() == 0) std::this_thread::yield();  // past the accepting check, in the device
+  h.signer->stop_accepting();
+  EXPECT_FALSE(h.signer->wait_idle(std::chrono::milliseconds(10))) << "a signature is still in flight";
+  EXPECT_TRUE(h.signer->wait_idle(std::chrono::seconds(10)));
+  EXPECT_EQ(h.signer->in_flight(), 0);
+  EXPECT_TRUE(in_flight.get().ok()) << "the signature that was in flight finishes";
+  EXPECT_TRUE(h.signer->wait_idle(std::chrono::milliseconds(0))) << "idle stays idle";
 }
 
 TEST(Signer, DurableWriteFailureSignsNothing) {

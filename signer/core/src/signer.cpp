@@ -65,6 +65,11 @@ Signer::Signer(const keys::Registry& keys, const policy::Policy& policy, const p
   declare_metrics(metrics_);
 }
 
+bool Signer::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(idle_mu_);
+  return idle_cv_.wait_for(lock, timeout, [this] { return in_flight_.load() == 0; });
+}
+
 Clock::TimePoint Signer::last_success() const { return Clock::TimePoint(Clock::Duration(last_success_.load())); }
 
 struct Signer::Report {
@@ -89,7 +94,11 @@ Result<SignResult, SignError> Signer::sign(const SignRequest& request, std::func
   ++in_flight_;
   std::optional<tezos::Watermark> wm;
   auto result = run_pipeline(request, wm);
-  --in_flight_;
+  if (--in_flight_ == 0 && !accepting_) {
+    // Shutting down: someone may wait for the last signature (wait_idle). Only then the lock.
+    std::lock_guard lock(idle_mu_);
+    idle_cv_.notify_all();
+  }
   const auto latency = clock_.now() - start;
   if (result) last_success_ = clock_.now().time_since_epoch().count();
   report = [this, r = report_of(request, wm, result, latency)] { record(r); };

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <optional>
 #include <string>
@@ -67,6 +70,8 @@ class Signer {
   bool accepting() const { return accepting_; }
   // Signatures currently between authentication and reply (the health prober stays off the device meanwhile).
   int in_flight() const { return in_flight_; }
+  // After stop_accepting(): waits until no signature is in flight; false if one still is at `timeout`.
+  bool wait_idle(std::chrono::milliseconds timeout);
   Clock::TimePoint last_success() const;
 
   const keys::Registry& keys() const { return keys_; }
@@ -87,6 +92,8 @@ class Signer {
   Clock& clock_;
   std::atomic<bool> accepting_{true};
   std::atomic<int> in_flight_{0};
+  std::mutex idle_mu_;  // wait_idle() sleeps on idle_cv_; a sign that ends the last one wakes it
+  std::condition_variable idle_cv_;
   std::atomic<Clock::Duration::rep> last_success_{0};
 };
 
