@@ -96,6 +96,7 @@ bool Fleet::start_haproxy() {
   nlohmann::json vars = {
       {"signer_proxy_frontend_bind", "127.0.0.1:" + std::to_string(haproxy_port_)},
       {"signer_proxy_stats_socket", stats_socket_.string()},
+      {"signer_proxy_prometheus_bind", "127.0.0.1:" + std::to_string(free_port())},
       // No syslog, chroot or privilege drop for a test run as whoever runs ctest.
       {"signer_proxy_haproxy_log", ""},
       {"signer_proxy_haproxy_chroot", ""},
