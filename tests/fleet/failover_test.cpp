@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
+#include <ostream>
 #include <thread>
 
 #include "support/fleet.hpp"
@@ -29,6 +29,8 @@ struct Scenario {
   Fault fault;
   bool primary_leaves;  // false: the primary rides it out (its etcd client moves to another member)
 };
+
+void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
 
 void inject(Fleet& f, Fault fault) {
   switch (fault) {
