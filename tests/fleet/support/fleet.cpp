@@ -39,7 +39,20 @@ std::filesystem::path make_dir(const std::filesystem::path& p) {
   return p;
 }
 
+// The daemon polls these files: it must never read a half-written one.
+void write_atomically(const std::filesystem::path& target, const std::string& value) {
+  const auto tmp = target.string() + ".tmp";
+  std::ofstream(tmp) << value << "\n";
+  std::filesystem::rename(tmp, target);
+}
+
 }  // namespace
+
+void Fleet::set_power(int i, bool mains, int charge_percent) {
+  write_atomically(power_[i] / "AC/online", mains ? "1" : "0");
+  write_atomically(power_[i] / "BAT0/status", mains ? "Charging" : "Discharging");
+  write_atomically(power_[i] / "BAT0/capacity", std::to_string(charge_percent));
+}
 
 Fleet::Fleet() {
   EtcdOptions eo;
@@ -49,6 +62,13 @@ Fleet::Fleet() {
     std::filesystem::permissions(f, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   for (int i = 0; i < 2; ++i) {
+    power_[i] = dir_.path() / ("power_supply" + std::to_string(i + 1));
+    std::filesystem::create_directories(power_[i] / "AC");
+    std::filesystem::create_directories(power_[i] / "BAT0");
+    write_atomically(power_[i] / "AC/type", "Mains");
+    write_atomically(power_[i] / "BAT0/type", "Battery");
+    write_atomically(power_[i] / "BAT0/voltage_now", "8100000");
+    set_power(i, true, 90);
     ledger_[i] = std::make_unique<Vledger>();
     port_[i] = free_port();
     tunnel_[i] = std::make_unique<FaultProxy>(port_[i]);
@@ -80,7 +100,11 @@ std::string Fleet::pi_config(int i) const {
          "\nuser = " + quoted(cluster_->user()) + "\npassword_file = " + quoted(cluster_->password_file()) +
          "\nnode = \"pi" + std::to_string(i + 1) + "\"\ncall_timeout_ms = 700\nconnect_timeout_ms = 300\nbudget_ms = 1500\n"
          "[[key]]\nbackend = \"ledger\"\ndevice = \"tcp://127.0.0.1:" + std::to_string(ledger_[i]->apdu_port()) +
-         "\"\npath = \"" + kLedgerPath + "\"\ncurve = \"ed25519\"\npkh = \"" + kZebraTz1 + "\"\ntimeout_ms = 1000\n";
+         "\"\npath = \"" + kLedgerPath + "\"\ncurve = \"ed25519\"\npkh = \"" + kZebraTz1 + "\"\ntimeout_ms = 1000\n"
+         // The UPS on its fake sysfs tree; no logind (the grace period outlasts the test).
+         "[ups]\nmodel = \"sysfs\"\nsysfs_root = " + quoted(power_[i].string()) + "\npoll_interval_s = 1\n"
+         "min_charge_percent = 20\nmin_runtime_s = 0\ngrace_period_s = 3600\nbus = " +
+         quoted("unix:path=" + (dir / "nobus").string()) + "\n";
 }
 
 void Fleet::start_pi(int i) {

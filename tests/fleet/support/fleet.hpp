@@ -46,6 +46,9 @@ class Fleet {
   FaultProxy& tunnel(int i) { return *tunnel_[i]; }
   const CheckTiming& timing() const { return timing_; }
 
+  // The Pi's UPS (a fake power_supply class tree, read every second): mains or battery at a
+  // charge; at or below 20 % on battery the UPS is critical and /authorized turns red.
+  void set_power(int i, bool mains, int charge_percent);
   void kill_pi(int i);   // SIGKILL pisignerd
   void start_pi(int i);  // (re)start it on its port with its store
   // HAProxy's operational state of server "pi<i+1>" from the stats socket: true when UP.
@@ -62,6 +65,7 @@ class Fleet {
   TempDir dir_{"fleet"};
   std::unique_ptr<EtcdCluster> cluster_;
   std::unique_ptr<Vledger> ledger_[2];
+  std::filesystem::path power_[2];
   std::uint16_t port_[2] = {0, 0};
   std::unique_ptr<FaultProxy> tunnel_[2];
   std::unique_ptr<Daemon> pi_[2];
