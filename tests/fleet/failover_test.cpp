@@ -1,5 +1,7 @@
 // End-to-end failover of the two-Pi fleet: real HAProxy with the rendered signer_proxy config,
 // two pisignerd with their virtual Ledgers, the shared watermark on a real three-member etcd.
+// HAProxy runs in a network namespace of its own and reaches each Pi over a veth link (the
+// tunnel); etcd and the Ledgers are on the loopback of the test's private namespace.
 // One fault on the primary per scenario; a baker-like client streams through HAProxy throughout.
 // PISIGNER_FLEET_SOAK_S=<seconds> also runs the soak: every fault in turn, over and over.
 #include <gtest/gtest.h>
@@ -45,7 +47,7 @@ void inject(Fleet& f, Fault fault) {
     case Fault::Unplugged: f.ledger(0).ctl("disconnect"); break;
     case Fault::BatteryCritical: f.set_power(0, false, 10); break;
     case Fault::EtcdMemberKilled: f.cluster().kill(0); break;
-    case Fault::TunnelCut: f.tunnel(0).set_mode(FaultProxy::Mode::Blackhole); break;
+    case Fault::TunnelCut: f.set_tunnel(0, false); break;
   }
 }
 
@@ -58,7 +60,7 @@ void clear(Fleet& f, Fault fault) {
     case Fault::Unplugged: f.ledger(0).ctl("reconnect"); break;
     case Fault::BatteryCritical: f.set_power(0, true, 90); break;
     case Fault::EtcdMemberKilled: f.cluster().start(0); break;
-    case Fault::TunnelCut: f.tunnel(0).set_mode(FaultProxy::Mode::Forward); break;
+    case Fault::TunnelCut: f.set_tunnel(0, true); break;
   }
 }
 
@@ -154,7 +156,7 @@ TEST_P(Failover, StandbyTakesOverWithoutDoubleSignatureAndThePrimaryReturns) {
   const Scenario& s = GetParam();
   Fleet fleet;
   ASSERT_TRUE(fleet.ready());
-  Baker baker(fleet.proxy_port());
+  Baker baker(fleet.proxy_host(), fleet.proxy_port());
   warm_up(baker);
   if (HasFatalFailure()) return;
   const Cycle c = fault_cycle(fleet, baker, s);
@@ -201,7 +203,7 @@ TEST(FleetSoak, EveryFaultInTurn) {
                                      {"TunnelCut", Fault::TunnelCut, true}};
   Fleet fleet;
   ASSERT_TRUE(fleet.ready());
-  Baker baker(fleet.proxy_port());
+  Baker baker(fleet.proxy_host(), fleet.proxy_port());
   warm_up(baker);
   if (HasFatalFailure()) return;
   const auto first_fault = Clock::now();

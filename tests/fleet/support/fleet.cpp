@@ -55,6 +55,12 @@ void Fleet::set_power(int i, bool mains, int charge_percent) {
 }
 
 Fleet::Fleet() {
+  try {
+    net_ = std::make_unique<FleetNetwork>();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "the fleet's network namespaces: " << e.what();
+    return;
+  }
   EtcdOptions eo;
   cluster_ = std::make_unique<EtcdCluster>(make_dir(dir_.path() / "etcd"), eo);
   if (!cluster_->ready()) return;
@@ -71,7 +77,6 @@ Fleet::Fleet() {
     set_power(i, true, 90);
     ledger_[i] = std::make_unique<Vledger>();
     port_[i] = free_port();
-    tunnel_[i] = std::make_unique<FaultProxy>(port_[i]);
     start_pi(i);
     if (!pi_[i] || pi_[i]->port() != port_[i]) return;
   }
@@ -92,7 +97,8 @@ std::string Fleet::pi_config(int i) const {
   for (int m : order) endpoints += (endpoints.empty() ? "" : ", ") + quoted(cluster_->endpoint(m));
   const auto dir = dir_.path() / ("pi" + std::to_string(i + 1));
   // Health at the packaged default (1 s); the Ledger timeout as the pisigner role renders it.
-  return "[server]\nlisten = [\"127.0.0.1:" + std::to_string(port_[i]) + "\"]\nadmin_listen = []\n"
+  return "[server]\nlisten = [\"" + FleetNetwork::pi_address(i) + ":" + std::to_string(port_[i]) +
+         "\"]\nadmin_listen = []\n"
          "[store]\npath = " + quoted((dir / "store").string()) + "\n"
          "[health]\ninterval_ms = 1000\nmax_age_ms = 3000\n"
          "[cluster]\nendpoints = [" + endpoints + "]\nca_file = " + quoted(cluster_->ca_file()) +
@@ -118,7 +124,8 @@ bool Fleet::start_haproxy() {
   haproxy_port_ = free_port();
   stats_socket_ = dir_.path() / "haproxy.sock";
   nlohmann::json vars = {
-      {"signer_proxy_frontend_bind", "127.0.0.1:" + std::to_string(haproxy_port_)},
+      {"signer_proxy_frontend_bind", FleetNetwork::frontend_address() + ":" + std::to_string(haproxy_port_)},
+      {"signer_proxy_baker_sources", {FleetNetwork::baker_address() + "/32"}},
       {"signer_proxy_stats_socket", stats_socket_.string()},
       {"signer_proxy_prometheus_bind", "127.0.0.1:" + std::to_string(free_port())},
       // No syslog, chroot or privilege drop for a test run as whoever runs ctest.
@@ -126,8 +133,8 @@ bool Fleet::start_haproxy() {
       {"signer_proxy_haproxy_chroot", ""},
       {"signer_proxy_haproxy_user", ""},
       {"signer_proxy_servers",
-       {{{"name", "pi1"}, {"address", "127.0.0.1"}, {"port", tunnel_[0]->port()}},
-        {{"name", "pi2"}, {"address", "127.0.0.1"}, {"port", tunnel_[1]->port()}}}}};
+       {{{"name", "pi1"}, {"address", FleetNetwork::pi_address(0)}, {"port", port_[0]}},
+        {{"name", "pi2"}, {"address", FleetNetwork::pi_address(1)}, {"port", port_[1]}}}}};
   const auto vars_file = dir_.path() / "haproxy-vars.json";
   std::ofstream(vars_file) << vars.dump();
   const auto cfg = dir_.path() / "haproxy.cfg";
@@ -147,8 +154,9 @@ bool Fleet::start_haproxy() {
       timing_.rise = std::stoi(line.substr(line.find(" rise ") + 6));
     }
   }
-  haproxy_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/haproxy", "-db", "-f", cfg.string()},
-                                       (dir_.path() / "haproxy.log").string());
+  auto argv = net_->in_proxy();
+  argv.insert(argv.end(), {"/usr/sbin/haproxy", "-db", "-f", cfg.string()});
+  haproxy_ = std::make_unique<Process>(argv, (dir_.path() / "haproxy.log").string());
   if (!wait_server_up(0, true, 10s) || !wait_server_up(1, true, 10s)) {
     ADD_FAILURE() << "haproxy did not see both Pis up:\n" << haproxy_log();
     return false;
@@ -208,7 +216,8 @@ std::string payload_hex(const std::string& kind, int level, int round, std::uint
   return attestation_hex(level, round, variant);
 }
 
-Baker::Baker(std::uint16_t proxy_port) : port_(proxy_port), thread_([this] { run(); }) {}
+Baker::Baker(std::string proxy_host, std::uint16_t proxy_port)
+    : host_(std::move(proxy_host)), port_(proxy_port), thread_([this] { run(); }) {}
 
 Baker::~Baker() { stop(); }
 
@@ -222,7 +231,7 @@ void Baker::stop() {
 
 void Baker::run() {
   try {
-    HttpClient c(port_);
+    HttpClient c(port_, host_);
     const std::string target = std::string("/keys/") + kZebraTz1;
     for (int level = 1;; ++level) {
       for (const auto& kind : kKinds) {

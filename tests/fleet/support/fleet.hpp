@@ -1,8 +1,8 @@
 // The two-Pi fleet on one machine, for the end-to-end failover tests: a three-member etcd cluster
 // (TLS, RBAC), two pisignerd each with its own virtual Ledger on the same seed and the shared
-// watermark, and Debian's haproxy running the config the signer_proxy role renders. Each Pi sits
-// behind a "tunnel" (a FaultProxy on loopback) that can be cut silently, like a WireGuard link
-// whose peer is gone: connections open, nothing comes back.
+// watermark, and Debian's haproxy running the config the signer_proxy role renders, in its own
+// network namespace. Each Pi reaches it over its own veth link (its "tunnel"), which the test can
+// take down (FleetNetwork).
 #pragma once
 
 #include <chrono>
@@ -18,7 +18,7 @@
 
 #include "support/daemon.hpp"
 #include "support/etcd_cluster.hpp"
-#include "support/fault_proxy.hpp"
+#include "support/network.hpp"
 #include "support/vledger.hpp"
 
 namespace pisigner::testing {
@@ -38,12 +38,14 @@ class Fleet {
   Fleet& operator=(const Fleet&) = delete;
 
   bool ready() const { return ready_; }
+  // HAProxy's frontend, as the baker reaches it.
   std::uint16_t proxy_port() const { return haproxy_port_; }
-  // Direct client to Pi i (0 = pi1, the primary), bypassing its tunnel and HAProxy.
-  HttpClient pi_client(int i) const { return HttpClient(port_[i]); }
+  static std::string proxy_host() { return FleetNetwork::frontend_address(); }
+  // Direct client to Pi i (0 = pi1, the primary), bypassing HAProxy (not while its tunnel is down).
+  HttpClient pi_client(int i) const { return HttpClient(port_[i], FleetNetwork::pi_address(i)); }
   EtcdCluster& cluster() { return *cluster_; }
   Vledger& ledger(int i) { return *ledger_[i]; }
-  FaultProxy& tunnel(int i) { return *tunnel_[i]; }
+  void set_tunnel(int i, bool up) { net_->set_tunnel(i, up); }
   const CheckTiming& timing() const { return timing_; }
 
   // The Pi's UPS (a fake power_supply class tree, read every second): mains or battery at a
@@ -63,11 +65,11 @@ class Fleet {
   bool start_haproxy();
 
   TempDir dir_{"fleet"};
+  std::unique_ptr<FleetNetwork> net_;  // first in, last out: everything else lives in it
   std::unique_ptr<EtcdCluster> cluster_;
   std::unique_ptr<Vledger> ledger_[2];
   std::filesystem::path power_[2];
   std::uint16_t port_[2] = {0, 0};
-  std::unique_ptr<FaultProxy> tunnel_[2];
   std::unique_ptr<Daemon> pi_[2];
   std::unique_ptr<Process> haproxy_;
   std::uint16_t haproxy_port_ = 0;
@@ -89,7 +91,7 @@ struct Released {
 // other than 500 (HAProxy gave up), and never one that got 500 (a refusal).
 class Baker {
  public:
-  explicit Baker(std::uint16_t proxy_port);
+  Baker(std::string proxy_host, std::uint16_t proxy_port);
   ~Baker();  // stops the stream
   void stop();
   std::vector<Released> released() const;
@@ -98,6 +100,7 @@ class Baker {
 
  private:
   void run();
+  std::string host_;
   std::uint16_t port_;
   mutable std::mutex mu_;
   std::vector<Released> released_;
