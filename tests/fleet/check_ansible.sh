@@ -49,7 +49,7 @@ grep -q 'created pi1.crt' $work/ca/first.out
 c=$work/ca/etc
 openssl verify -CAfile $c/ca.crt $c/pi1.crt $c/proxy.crt $c/pi1-client.crt >/dev/null
 openssl x509 -in $c/pi1.crt -noout -ext extendedKeyUsage | grep -q 'TLS Web Server Authentication, TLS Web Client Authentication'
-openssl x509 -in $c/pi1.crt -noout -ext subjectAltName | grep -q 'IP Address:10.66.0.2'
+openssl x509 -in $c/pi1.crt -noout -ext subjectAltName | grep -q 'IP Address:10.77.0.2'
 if openssl x509 -in $c/pi1-client.crt -noout -subject | grep -q 'CN'; then echo "signer client cert has a CN"; exit 1; fi
 openssl x509 -in $c/root.crt -noout -subject | grep -q 'CN = root'
 for h in pi1 pi2; do
@@ -60,5 +60,5 @@ for h in pi1 pi2; do
   "$pisignerd" --check-config $d/pisigner.toml
 done
 grep -q '^ETCD_PRE_VOTE=true' $o/pi1/etcd
-grep -q '^ETCD_INITIAL_CLUSTER=pi1=https://10.66.0.2:2380,pi2=https://10.66.0.3:2380,proxy=https://10.66.0.1:2380$' $o/pi1/etcd
+grep -q '^ETCD_INITIAL_CLUSTER=pi1=https://10.77.0.2:2380,pi2=https://10.77.0.3:2380,proxy=https://10.77.0.1:2380$' $o/pi1/etcd
 echo "all ansible checks passed"

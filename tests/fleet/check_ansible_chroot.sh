@@ -8,7 +8,7 @@
 set -euo pipefail
 src=$1 work=$2
 if [ "${PISIGNER_TEST_ANSIBLE_CHROOT:-0}" != 1 ]; then
-  echo "skipped: set PISIGNER_TEST_ANSIBLE_CHROOT=1 to apply the roles to an mmdebstrap root (~3-5 min)"
+  echo "skipped: set PISIGNER_TEST_ANSIBLE_CHROOT=1 to apply the roles to an mmdebstrap root (~3 min)"
   exit 77
 fi
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
@@ -23,8 +23,9 @@ umount_all() { for r in proxy pi1; do umount "$work/$r/proc" 2>/dev/null || true
 trap umount_all EXIT
 umount_all
 rm -rf "$work" && mkdir -p "$work/home" "$work/tmp"
-export TMPDIR=$work/tmp  # mmdebstrap and ansible keep their temporary files in the build tree
-mmdebstrap --mode=root --variant=apt --include=systemd,python3,ca-certificates,apt-utils --quiet \
+# mmdebstrap's temporary files in the build tree too (TMPDIR for it alone: the chroot's
+# maintainer scripts must not inherit a path that only exists outside).
+TMPDIR=$work/tmp mmdebstrap --mode=root --variant=apt --include=systemd,python3,ca-certificates,apt-utils --quiet \
   --dpkgopt=force-unsafe-io --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   bookworm "$work/base.tar" "deb $MIRROR bookworm main"
@@ -56,11 +57,11 @@ all:
   children:
     signers:
       hosts:
-        pi1: {ansible_host: $work/pi1, wireguard_address: 10.66.0.2, wireguard_public_key: "$(key)"}
-        pi2: {ansible_host: $work/pi2-not-applied, wireguard_address: 10.66.0.3, wireguard_public_key: "$(key)"}
+        pi1: {ansible_host: $work/pi1, wireguard_address: 10.77.0.2, wireguard_public_key: "$(key)"}
+        pi2: {ansible_host: $work/pi2-not-applied, wireguard_address: 10.77.0.3, wireguard_public_key: "$(key)"}
     signer_proxies:
       hosts:
-        proxy: {ansible_host: $work/proxy, wireguard_address: 10.66.0.1, wireguard_endpoint: 192.0.2.1,
+        proxy: {ansible_host: $work/proxy, wireguard_address: 10.77.0.1, wireguard_endpoint: 192.0.2.1,
                 wireguard_public_key: "$(key)"}
 INV
 export ANSIBLE_LOCAL_TEMP=$work/tmp ANSIBLE_REMOTE_TEMP=/tmp ANSIBLE_NOCOLOR=1 HOME=$work/home
@@ -82,6 +83,7 @@ apply pi1 pisigner 2
 echo "$recap" | grep -q 'changed=0 ' || { grep -B2 -A8 '^changed:' "$work/pi1-pisigner-2.log" | head -60; echo "FAIL: second pisigner run changed something"; exit 1; }
 test -s "$work/pi1/etc/pisigner/etcd/client.key"
 test -L "$work/pi1/etc/systemd/system/multi-user.target.wants/pisignerd.service"
+grep -qx 'IPAddressAllow=10.77.0.0/24' "$work/pi1/etc/systemd/system/pisignerd.service.d/50-tunnel.conf"
 echo "==> total $(( $(date +%s) - t0 )) s"
 umount_all
 rm -rf "$work/proxy" "$work/pi1" "$work/base.tar" "$work/tmp"  # 2 GB; the logs stay

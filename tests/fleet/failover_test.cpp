@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <ostream>
 #include <thread>
+#include <unistd.h>
 
 #include "support/fleet.hpp"
 
@@ -154,6 +155,7 @@ class Failover : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(Failover, StandbyTakesOverWithoutDoubleSignatureAndThePrimaryReturns) {
   const Scenario& s = GetParam();
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the test creates network namespaces";
   Fleet fleet;
   ASSERT_TRUE(fleet.ready());
   Baker baker(fleet.proxy_host(), fleet.proxy_port());
@@ -194,6 +196,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(FleetSoak, EveryFaultInTurn) {
   const char* env = std::getenv("PISIGNER_FLEET_SOAK_S");
   if (env == nullptr) GTEST_SKIP() << "set PISIGNER_FLEET_SOAK_S=<seconds> to run the soak";
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the test creates network namespaces";
   const auto end = Clock::now() + std::chrono::seconds(std::atoi(env));
   const std::vector<Scenario> all = {{"Sigkill", Fault::Sigkill, true},       {"LedgerLocked", Fault::Locked, true},
                                      {"LedgerAppClosed", Fault::AppClosed, true}, {"LedgerHung", Fault::Hung, true},

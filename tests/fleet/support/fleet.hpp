@@ -57,6 +57,8 @@ class Fleet {
   bool server_up(int i);
   bool wait_server_up(int i, bool up, std::chrono::milliseconds limit);
   std::string haproxy_log() const;
+  const std::filesystem::path& stats_socket() const { return stats_socket_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
   // One command on HAProxy's stats socket (what `socat stdio <socket>` does); its whole answer.
   std::string stats_command(const std::string& command) const;
 
