@@ -15,6 +15,7 @@ struct Common {
 
 void add_status(CLI::App& app, Common& common, int& rc);
 void add_hwm(CLI::App& app, Common& common, int& rc);
+void add_fleet(CLI::App& app, Common& common, int& rc);
 void add_ledger(CLI::App& app, Common& common, int& rc);
 void add_ups(CLI::App& app, Common& common, int& rc);
 void add_uplink(CLI::App& app, Common& common, int& rc);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   pisigner::ctl::add_status(app, common, rc);
   pisigner::ctl::add_hwm(app, common, rc);
+  pisigner::ctl::add_fleet(app, common, rc);
   pisigner::ctl::add_ledger(app, common, rc);
   pisigner::ctl::add_ups(app, common, rc);
   pisigner::ctl::add_uplink(app, common, rc);

@@ -192,6 +192,33 @@ INSTANTIATE_TEST_SUITE_P(
                       Scenario{"TunnelCut", Fault::TunnelCut, true}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// `pisignerctl fleet status` on the proxy host: who signs, and why the other Pi does not.
+TEST(FleetStatus, SaysWhichPiSignsAndWhyTheOtherDoesNot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the test creates network namespaces";
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ready());
+  auto status = [&] {
+    return run_command({pisignerctl_path(), "fleet", "status", "--pi", "pi1=" + fleet.pi_url(0), "--pi",
+                        "pi2=" + fleet.pi_url(1), "--stats-socket", fleet.stats_socket().string()});
+  };
+  ASSERT_TRUE(fleet.wait_server_up(0, true, 10s));
+  auto [rc, out] = status();
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("pi1 is signing; pi2 waits as standby"), std::string::npos) << out;
+  EXPECT_NE(out.find("etcd members"), std::string::npos) << out;
+
+  fleet.kill_pi(0);
+  ASSERT_TRUE(fleet.wait_server_up(0, false, 10s));
+  auto [rc2, out2] = status();
+  EXPECT_EQ(rc2, 0) << out2;
+  EXPECT_NE(out2.find("pi2 is signing; pi1 is out: not answering"), std::string::npos) << out2;
+
+  auto [rc3, json_out] = run_command({pisignerctl_path(), "fleet", "status", "--json", "--pi", "pi1=" + fleet.pi_url(0),
+                                      "--pi", "pi2=" + fleet.pi_url(1), "--stats-socket", fleet.stats_socket().string()});
+  EXPECT_EQ(rc3, 0) << json_out;
+  EXPECT_NE(json_out.find("\"signing\": \"pi2\""), std::string::npos) << json_out;
+}
+
 // PISIGNER_FLEET_SOAK_S=600: one fleet, one stream, every fault in turn until the time is up.
 TEST(FleetSoak, EveryFaultInTurn) {
   const char* env = std::getenv("PISIGNER_FLEET_SOAK_S");

@@ -43,6 +43,8 @@ class Fleet {
   static std::string proxy_host() { return FleetNetwork::frontend_address(); }
   // Direct client to Pi i (0 = pi1, the primary), bypassing HAProxy (not while its tunnel is down).
   HttpClient pi_client(int i) const { return HttpClient(port_[i], FleetNetwork::pi_address(i)); }
+  // http://<address>:<port> of Pi i's signer over its tunnel.
+  std::string pi_url(int i) const { return "http://" + FleetNetwork::pi_address(i) + ":" + std::to_string(port_[i]); }
   EtcdCluster& cluster() { return *cluster_; }
   Vledger& ledger(int i) { return *ledger_[i]; }
   void set_tunnel(int i, bool up) { net_->set_tunnel(i, up); }
