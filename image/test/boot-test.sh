@@ -98,7 +98,7 @@ reboot_() { g 'systemctl reboot' || true; wait_ready; }
 
 API_PORT=$(free_port)
 forward() {  # forward [<vledger port>]: guest 127.0.0.1:6732 -> host API_PORT (and host vledger -> guest :9999)
-  [ -z "$fwd" ] || { kill "$fwd" 2>/dev/null; wait "$fwd" 2>/dev/null || true; }
+  if [ -n "$fwd" ]; then kill "$fwd" 2>/dev/null || true; wait "$fwd" 2>/dev/null || true; fi
   local r=()
   [ -z "${1:-}" ] || r=(-R "127.0.0.1:9999:127.0.0.1:$1")
   ssh "${SSH_OPTS[@]}" -N -o ExitOnForwardFailure=yes -L "127.0.0.1:$API_PORT:127.0.0.1:6732" "${r[@]}" root@127.0.0.1 &
