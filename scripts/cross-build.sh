@@ -4,6 +4,7 @@
 # Installs the cross toolchain, qemu-user and the :arm64 -dev packages (idempotent), then configures
 # build-arm64/ with toolchain/aarch64-linux-gnu.cmake and builds the libraries, the three programs
 # and the unit tests. BUILD_DIR overrides the build directory, JOBS the parallelism.
+# CROSS_TESTS=0 builds the programs only (what the .deb holds; ./dev image uses it).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-arm64}
@@ -66,6 +67,8 @@ cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
   -DPISIGNER_BUILD_BENCH=OFF "${hook[@]}" "$@" >/dev/null
 # Every unit-test executable is a target in tests/ or ledger/emulator/tests; build them by name
 # so nothing else (benchmarks, integration helpers of the host) gets compiled.
-mapfile -t TEST_TARGETS < <(cmake --build "$BUILD_DIR" --target help | awk -F: '/_test: phony|_tests: phony/{print $1}')
+TEST_TARGETS=()
+[ "${CROSS_TESTS:-1}" = 0 ] ||
+  mapfile -t TEST_TARGETS < <(cmake --build "$BUILD_DIR" --target help | awk -F: '/_test: phony|_tests: phony/{print $1}')
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${TARGETS[@]}" "${TEST_TARGETS[@]}"
 echo "==> arm64 build done in $(( $(date +%s) - start )) s ($BUILD_DIR)"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ctest image_boot: image/build.sh --test, then image/test/check-release.sh on the release image
+# and image/test/boot-test.sh on the test image. Prints the build, boot and total times.
+#   tests/image/image_test.sh <host pisigner-vledger>
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=${PISIGNER_IMAGE_BUILD_DIR:-$ROOT/build-image}
+if [ "${PISIGNER_TEST_IMAGE:-0}" != 1 ]; then
+  echo "skipped: set PISIGNER_TEST_IMAGE=1 to build the SD image and boot it in QEMU (~10 min)"; exit 77
+fi
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root (mmdebstrap --mode=root)"; exit 77; }
+t0=$SECONDS
+# The arm64 part of ./dev test has built build-arm64/ (tests too): keep them, rebuild nothing.
+IMAGE_BUILD_DIR=$B CROSS_TESTS=${CROSS_TESTS:-1} IMAGE_XZ_LEVEL=${IMAGE_XZ_LEVEL:-6} "$ROOT/image/build.sh" --test
+built=$SECONDS
+"$ROOT/image/test/check-release.sh" "$(ls "$B"/out/pisigner-*-arm64.img)"
+"$ROOT/image/test/boot-test.sh" "$B" "$1"
+echo "image_boot: build $((built - t0)) s, checks and boots $((SECONDS - built)) s, total $((SECONDS - t0)) s"
