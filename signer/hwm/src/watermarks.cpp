@@ -106,9 +106,8 @@ Result<std::string, AdvanceError> Watermarks::settle(const HwmKey& key, Record r
     case SharedVerdict::Action::Refuse:
       // The slot belongs to another signer's record: keep that record locally (without releasing
       // anything), so the payload the cluster holds can still be signed here and ours cannot.
-      if (verdict.record && adopt_shared(key, record, *verdict.record)) {
-        if (auto put = store_.put_durable(key, *verdict.record); !put) shared_adopt_failures_.fetch_add(1);
-      }
+      // If that write fails, our own record stays: stricter, never looser, so it is not an error.
+      if (verdict.record && adopt_shared(key, record, *verdict.record)) (void)store_.put_durable(key, *verdict.record);
       return fail(AdvanceError{AdvanceError::Code::Refused, verdict.message});
     case SharedVerdict::Action::Unavailable:
       return fail(AdvanceError{AdvanceError::Code::SharedUnavailable, verdict.message});

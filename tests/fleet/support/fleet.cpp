@@ -20,19 +20,7 @@ using namespace std::chrono_literals;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    throw std::runtime_error("cannot pick a free loopback port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+std::uint16_t free_port() { return free_loopback_ports(1).front(); }
 
 std::filesystem::path make_dir(const std::filesystem::path& p) {
   std::filesystem::create_directories(p);

@@ -45,10 +45,20 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
+void write_file(const std::filesystem::path& file, const std::string& text, std::filesystem::perms perms) {
+  {
+    std::ofstream f(file, std::ios::trunc);
+    f << text;
+  }
+  std::filesystem::permissions(file, perms);
+}
+
+}  // namespace
+
 // Distinct free loopback ports: all sockets stay bound until every port is picked, so the kernel
 // cannot hand out one port twice. Another process may still take a port before etcd binds it;
 // form() then reports the member's log. Ephemeral ports never include 2379/2380.
-std::vector<std::uint16_t> free_ports(int n) {
+std::vector<std::uint16_t> free_loopback_ports(int n) {
   std::vector<int> fds;
   std::vector<std::uint16_t> ports;
   for (int i = 0; i < n; ++i) {
@@ -68,15 +78,6 @@ std::vector<std::uint16_t> free_ports(int n) {
   return ports;
 }
 
-void write_file(const std::filesystem::path& file, const std::string& text, std::filesystem::perms perms) {
-  {
-    std::ofstream f(file, std::ios::trunc);
-    f << text;
-  }
-  std::filesystem::permissions(file, perms);
-}
-
-}  // namespace
 
 struct EtcdCluster::Member {
   std::string name;
@@ -92,7 +93,7 @@ EtcdCluster::EtcdCluster(std::filesystem::path dir, EtcdOptions options)
     ADD_FAILURE() << kEtcd << " or " << kEtcdctl << " missing: install etcd-server etcd-client (./dev deps)";
     return;
   }
-  auto ports = free_ports(2 * options_.members);
+  auto ports = free_loopback_ports(2 * options_.members);
   for (int i = 0; i < options_.members; ++i) {
     auto m = std::make_unique<Member>();
     m->name = "m" + std::to_string(i);

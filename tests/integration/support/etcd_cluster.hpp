@@ -17,6 +17,9 @@
 
 namespace pisigner::testing {
 
+// `n` distinct free loopback ports (all held bound until every one is picked); throws if none.
+std::vector<std::uint16_t> free_loopback_ports(int n);
+
 struct EtcdOptions {
   int members = 3;
   bool tls = true;   // https everywhere, client and peer certs required (--client-cert-auth)

@@ -70,7 +70,6 @@ class Watermarks {
   SharedWatermark* const shared_;
   std::atomic<std::uint64_t> signature_store_failures_{0};
   std::atomic<std::uint64_t> degraded_releases_{0};
-  std::atomic<std::uint64_t> shared_adopt_failures_{0};
   std::mutex map_mu_;
   std::map<HwmKey, std::unique_ptr<std::mutex>> locks_;  // guarded by map_mu_; entries live forever
 };
