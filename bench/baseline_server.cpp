@@ -41,6 +41,10 @@ using DbPtr = std::unique_ptr<sqlite3, DbClose>;
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 
 // The durable part: one connection, one prepared UPSERT, each step its own FULL-synced commit.
+// The row must change on every put: SQLite skips writing a row rewritten with identical bytes, and a
+// commit without dirty pages syncs nothing. A bare `level` column let that happen whenever two puts
+// carried the same level (8 clients in step, or a payload whose level is not where it was read), and
+// the baseline then signed without an fsync. `writes` makes every put a durable write.
 // SQLite allows one writer at a time anyway, so connections share it under a mutex.
 class LevelStore {
  public:
@@ -54,10 +58,12 @@ class LevelStore {
     db_.reset(raw);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
-    exec("CREATE TABLE IF NOT EXISTS hwm(id INTEGER PRIMARY KEY CHECK (id = 1), level INTEGER NOT NULL)");
+    exec("CREATE TABLE IF NOT EXISTS hwm(id INTEGER PRIMARY KEY CHECK (id = 1), level INTEGER NOT NULL,"
+         " writes INTEGER NOT NULL DEFAULT 0)");
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(db_.get(),
-                           "INSERT INTO hwm(id, level) VALUES(1, ?1) ON CONFLICT(id) DO UPDATE SET level = excluded.level",
+                           "INSERT INTO hwm(id, level) VALUES(1, ?1)"
+                           " ON CONFLICT(id) DO UPDATE SET level = excluded.level, writes = writes + 1",
                            -1, &s, nullptr) != SQLITE_OK) {
       throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db_.get()));
     }
@@ -117,10 +123,16 @@ bhttp::response<bhttp::string_body> handle(const bhttp::request<bhttp::string_bo
   std::array<unsigned char, crypto_sign_BYTES> sig{};
   crypto_sign_detached(sig.data(), nullptr, digest.data(), digest.size(), signer.sk.data());
 
-  // The level of a consensus operation sits at bytes 40..43 (magic, chain, branch, tag, slot).
+  // The level: bytes 5..8 of a block (magic, chain); bytes 40..43 of a consensus operation (magic,
+  // chain, branch, tag, slot). signer/tezos/FORMATS.md has the layouts.
+  auto be32_at = [&](std::size_t at) {
+    return (std::int64_t{payload[at]} << 24) | (payload[at + 1] << 16) | (payload[at + 2] << 8) | payload[at + 3];
+  };
   std::int64_t level = 0;
-  if (payload.size() >= 44) {
-    level = (std::int64_t{payload[40]} << 24) | (payload[41] << 16) | (payload[42] << 8) | payload[43];
+  if (!payload.empty() && payload[0] == 0x11 && payload.size() >= 9) {
+    level = be32_at(5);
+  } else if (payload.size() >= 44) {
+    level = be32_at(40);
   }
   if (!signer.store.put(level)) return reply(req.version(), bhttp::status::internal_server_error, "store failed");
 

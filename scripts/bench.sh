@@ -8,6 +8,7 @@
 #   PISIGNER_BENCH_RT=1      the idle latency benchmark under SCHED_FIFO too
 #   PISIGNER_BENCH_TMPFS=0   skip the diagnostic latency run with both stores on tmpfs (/dev/shm)
 #   PISIGNER_BENCH_PYTHON=0  skip the Python http.client runs
+#   PISIGNER_BENCH_NODE=0    skip the Node http (keep-alive Agent) runs
 #   bench_cluster runs when etcd is installed (./dev installs etcd-server)
 #   TMPDIR                   where the stores live for the durable runs (default /tmp)
 set -euo pipefail
@@ -82,6 +83,17 @@ if [ "${PISIGNER_BENCH_PYTHON:-1}" != 0 ] && command -v python3 >/dev/null && [ 
   echo "==> busy: the Python client with two CPU-bound processes at normal priority beside it"
   start_hogs
   run "" 1 "${PYCLIENT[@]}" --label "python busy "
+  stop_hogs
+fi
+# A second ordinary client in another language: Node's http with a keep-alive Agent (blocks, as a
+# Taquito-based baker tool sends them), sequential and 8 processes on 8 keys, idle and busy.
+if [ "${PISIGNER_BENCH_NODE:-1}" != 0 ] && command -v node >/dev/null && [ -x "$BUILD/bench/bench_serve" ]; then
+  NODECLIENT=(node "$(dirname "$0")/../bench/http_client.mjs" --serve "$BUILD/bench/bench_serve")
+  run "" 1 "${NODECLIENT[@]}" --label "node "
+  echo
+  echo "==> busy: the Node client with two CPU-bound processes at normal priority beside it"
+  start_hogs
+  run "" 1 "${NODECLIENT[@]}" --label "node busy "
   stop_hogs
 fi
 # The shared watermark: pisignerd with its etcd step beside the bare CAS txn on the same three-member
