@@ -12,7 +12,7 @@
 // Prints a report and SUMMARY lines for scripts/bench.sh. Node's standard library only.
 //
 // Usage: http_client.mjs --serve BUILD/bench/bench_serve [--requests 2000] [--warmup 200] [--block 100]
-//                        [--clients 8] [--seconds 4] [--slice 0.5] [--label "node "]
+//                        [--clients 8] [--seconds 4] [--slice 0.5] [--label "node "] [--kind block|attestation]
 import { spawn, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -30,12 +30,16 @@ const be32 = (v) => (v >>> 0).toString(16).padStart(8, '0');
 // timestamp, validation pass, operations hash, fitness (its last element is the round), payload
 // hash, payload round, proof-of-work nonce, no seed nonce hash, liquidity baking vote.
 function blockBody(level) {
-  if (process.env.ATT) return '"13' + CHAIN + PRED + '15' + '0012' + be32(level) + '00000000' + '00' + OPS_HASH.slice(0, 64) + '"';
   const fitness = '02' + '00000004' + be32(level) + '00000000' + '00000004' + 'ffffffff' + '00000004' + be32(0);
   const hex = '11' + CHAIN + be32(level) + '01' + PRED + '0000000065a0b8c0' + '04' + OPS_HASH.slice(0, 64) +
     be32(fitness.length / 2) + fitness + PAYLOAD_HASH + be32(0) + '0000000000000000' + '00' + '00';
   return '"' + hex + '"';
 }
+
+// An attestation (magic 0x13), as bench/http_client.py and the C++ benchmarks send.
+const attestationBody = (level) =>
+  '"13' + CHAIN + PRED + '15' + '0012' + be32(level) + '00000000' + '00' + OPS_HASH.slice(0, 64) + '"';
+let bodyOf = blockBody;
 
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop().split(' ');
@@ -52,7 +56,7 @@ function percentile(sorted, q) {
 function makeSigner(port) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return (path, level) => new Promise((resolve, reject) => {
-    const body = blockBody(level);
+    const body = bodyOf(level);
     const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent,
       headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
       const chunks = [];
@@ -65,7 +69,7 @@ function makeSigner(port) {
 }
 
 function args() {
-  const a = { requests: 2000, warmup: 200, block: 100, clients: 8, seconds: 4, slice: 0.5, label: 'node ' };
+  const a = { requests: 2000, warmup: 200, block: 100, clients: 8, seconds: 4, slice: 0.5, label: 'node ', kind: 'block' };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i].replace(/^--/, '');
@@ -132,7 +136,7 @@ async function throughput(servers, a) {
   const spec = JSON.stringify(servers.map(({ name, port, pkhs }) => ({ name, port, pkhs })));
   const kids = [];
   for (let i = 0; i < a.clients; i++) {
-    const kid = fork(self, ['--worker', String(i), '--serve', spec]);
+    const kid = fork(self, ['--worker', String(i), '--serve', spec, '--kind', a.kind]);
     await new Promise((resolve) => kid.once('message', resolve));
     kids.push(kid);
   }
@@ -165,6 +169,8 @@ const pad = (v, n, d = 1) => (typeof v === 'number' ? v.toFixed(d) : v).padStart
 
 async function main() {
   const a = args();
+  if (a.kind !== 'block' && a.kind !== 'attestation') throw new Error('--kind is block or attestation');
+  if (a.kind === 'attestation') bodyOf = attestationBody;
   if (a.worker !== undefined) return worker(JSON.parse(a.serve), Number(a.worker));
   const serve = spawn(a.serve, ['--keys', String(a.clients)], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
@@ -182,7 +188,7 @@ async function main() {
     const base = server('baseline', info.baseline, ['tz1baseline']);
     const L = a.label;
 
-    console.log(`== ${L}client (http.Agent keepAlive): ${a.requests} blocks per server after ${a.warmup} warm-up, blocks of ${a.block}`);
+    console.log(`== ${L}client (http.Agent keepAlive): ${a.requests} ${a.kind}s per server after ${a.warmup} warm-up, blocks of ${a.block}`);
     await latency([mine, base], a);
     console.log(`  ${''.padEnd(10)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)} ${'CPU/sign'.padStart(12)}   (microseconds)`);
     const p = {};
