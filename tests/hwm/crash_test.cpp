@@ -204,6 +204,7 @@ TEST(FaultTest, ProbeAndPutDurableReportIoFailuresNamingTheFile) {
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.error().code, StoreError::Code::Io);
   EXPECT_NE(put.error().message.find("cannot store watermark"), std::string::npos) << put.error().message;
+  EXPECT_NE(put.error().message.find("write failed"), std::string::npos) << put.error().message;
   EXPECT_FALSE(store->get(make_key())->has_value());  // the cache only holds committed records
   EXPECT_TRUE(store->put_durable(make_key(), Record{1, 0, digest(1), std::nullopt}).ok());
 }
