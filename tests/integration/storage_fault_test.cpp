@@ -3,8 +3,8 @@
 // that hits an error and goes read-only (errors=remount-ro, the SD card's failure mode). Each time:
 // refusals with a clear error, /authorized red within one health interval, no signature whose
 // watermark was not persisted, and recovery: at once when space comes back, after fsck and a
-// restart for the read-only file system. EIO on write and on fsync are tested on the store itself
-// with the fault VFS (tests/hwm: FaultTest, CrashTest.NthIoOperationFails), which pisignerd cannot load.
+// restart for the read-only file system. EIO on write and on fsync come from an LD_PRELOAD shim
+// (support/io_fault_preload.c) under the unchanged daemon, toggled while it runs (no root needed).
 #include <gtest/gtest.h>
 
 #include <sched.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -190,3 +191,45 @@ TEST(StorageFault, FilesystemErrorGoesReadOnlyRefusesAndKeepsEveryWatermark) {
     EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(level + 1, 0))).status, 200);
   }
 }
+
+// EIO on every write, or on every fsync, of the store's files while the daemon runs, then cleared.
+class IoFault : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(IoFault, RefusesTurnsRedAndRecoversWithoutRestart) {
+  const std::string op = GetParam();
+  TempDir dir(std::string("eio-") + op);
+  const auto control = dir.path() / "io-fault";
+  { std::ofstream(control).close(); }
+  ::setenv("LD_PRELOAD", PISIGNER_IO_FAULT_PRELOAD, 1);
+  ::setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
+  ::setenv("PISIGNER_IO_FAULT_CONTROL", control.c_str(), 1);
+  ::setenv("PISIGNER_IO_FAULT_UNDER", (dir.path() / "store").c_str(), 1);
+  Daemon d(dir.path(), basic_config(dir.path()));
+  ::unsetenv("LD_PRELOAD");  // only the daemon (and its store's init) run with the shim
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s) << d.log();
+  int level = 1;
+  std::vector<int> answered;
+  ASSERT_EQ(c.post(kKeyPath, quoted(attestation_hex(level, 0))).status, 200);
+  answered.push_back(level++);
+
+  { std::ofstream(control) << op << "\n"; }
+  auto refused = c.post(kKeyPath, quoted(attestation_hex(level, 0)));
+  EXPECT_NE(refused.status, 200) << "signed although the watermark's " << op << " failed";
+  EXPECT_NE(refused.body.find("cannot store watermark"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find(op + " failed"), std::string::npos) << refused.body;
+  EXPECT_LE(until_authorized(c, 503, 2s), kHealthInterval + 800ms) << "not red within one health interval";
+  EXPECT_NE(c.post(kKeyPath, quoted(attestation_hex(level, 0))).status, 200);
+
+  { std::ofstream(control).close(); }  // the disk answers again: no restart
+  EXPECT_LT(until_authorized(c, 200, 3s), 3s) << c.get("/authorized").body;
+  auto after = c.post(kKeyPath, quoted(attestation_hex(++level, 0)));
+  EXPECT_EQ(after.status, 200) << after.body;
+  if (after.status == 200) answered.push_back(level);
+  d.kill9();
+  expect_persisted(dir.path() / "store", answered);
+  std::printf("EIO on %s: refusal %s\n", op.c_str(), refused.body.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(StorageFault, IoFault, ::testing::Values("write", "fsync"),
+                         [](const auto& info) { return std::string(info.param); });
