@@ -201,7 +201,8 @@ TEST_P(IoFault, RefusesTurnsRedAndRecoversWithoutRestart) {
   const auto control = dir.path() / "io-fault";
   { std::ofstream(control).close(); }
   ::setenv("LD_PRELOAD", PISIGNER_IO_FAULT_PRELOAD, 1);
-  ::setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
+  const char* asan = std::getenv("ASAN_OPTIONS");  // a sanitizer build's runtime wants to be first
+  ::setenv("ASAN_OPTIONS", (std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0").c_str(), 1);
   ::setenv("PISIGNER_IO_FAULT_CONTROL", control.c_str(), 1);
   ::setenv("PISIGNER_IO_FAULT_UNDER", (dir.path() / "store").c_str(), 1);
   Daemon d(dir.path(), basic_config(dir.path()));
