@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <random>
@@ -64,15 +65,25 @@ class Workload {
       for (std::size_t k = rng_() % keys_.size(); picked.size() < 3; k = (k + 2) % keys_.size()) picked.push_back(k);
       std::vector<std::pair<std::size_t, Request>> requests;
       for (std::size_t k : picked) requests.emplace_back(k, next(k));
+      std::latch go(static_cast<std::ptrdiff_t>(requests.size()));  // all three at once: they queue
+      const auto syncs = FaultVfs::instance().syncs_seen();
       std::vector<std::thread> threads;
-      for (const auto& [k, r] : requests) threads.emplace_back([this, k = k, r = r] { sign(k, r); });
+      for (const auto& [k, r] : requests) {
+        threads.emplace_back([this, &go, k = k, r = r] {
+          go.arrive_and_wait();
+          sign(k, r);
+        });
+      }
       for (auto& t : threads) t.join();
+      const bool cut = FaultVfs::instance().last_cut().has_value();
+      if (!cut && FaultVfs::instance().syncs_seen() - syncs < requests.size()) ++shared_fsyncs_;
     } else {
       FaultVfs::instance().set_phase("solo commit");
       const std::size_t k = rng_() % keys_.size();
       sign(k, next(k));
     }
   }
+  int shared_fsyncs() const { return shared_fsyncs_; }
   std::vector<Returned> returned() const {
     std::lock_guard lock(mu_);
     return returned_;
@@ -103,6 +114,7 @@ class Workload {
   std::vector<HwmKey> keys_;
   std::vector<Request> last_;
   std::uint32_t payload_ = 0;
+  int shared_fsyncs_ = 0;  // group steps whose three writers needed fewer than three fsyncs
   mutable std::mutex mu_;
   std::vector<Returned> returned_;
 };
@@ -185,7 +197,7 @@ TEST(PowerCutTest, CutAtEveryIoStepOfCommitsCheckpointsAndWriteBacks) {
   TempDir templ;
   ASSERT_TRUE(open_sqlite_store(templ.path()).ok());  // a durable, empty store, copied for each trial
   std::map<std::string, int> by_phase, by_file;
-  int cuts = 0, torn = 0, failures = 0, trials = 0, retries = 0;
+  int cuts = 0, torn = 0, failures = 0, trials = 0, retries = 0, shared = 0;
   for (std::uint32_t seed = 1; cuts < kMinCuts && failures == 0; ++seed) {
     bool fired = true;
     for (std::uint64_t at = 1; fired && failures == 0; ++at) {
@@ -203,6 +215,7 @@ TEST(PowerCutTest, CutAtEveryIoStepOfCommitsCheckpointsAndWriteBacks) {
         Workload w(**store, seed);
         for (int i = 0; i < kSteps && !vfs.last_cut(); ++i) w.step();
         returned = w.returned();
+        shared += w.shared_fsyncs();
       }
       auto cut = vfs.last_cut();
       fired = cut.has_value();
@@ -226,11 +239,13 @@ TEST(PowerCutTest, CutAtEveryIoStepOfCommitsCheckpointsAndWriteBacks) {
   for (const auto& [p, n] : by_phase) std::printf(" %s=%d", p.c_str(), n);
   std::printf("; by file:");
   for (const auto& [f, n] : by_file) std::printf(" %s=%d", f.c_str(), n);
-  std::printf("; torn last pages=%d; identical retries=%d; regressions=%d\n", torn, retries, failures);
+  std::printf("; group steps sharing an fsync=%d; torn last pages=%d; identical retries=%d; regressions=%d\n", shared,
+              torn, retries, failures);
   EXPECT_EQ(failures, 0);
   EXPECT_GE(cuts, kMinCuts);
   EXPECT_GT(by_file["database write"] + by_file["database sync"], 0) << "no cut inside a WAL checkpoint";
   EXPECT_GT(by_phase["group commit"], 0);
+  EXPECT_GT(shared, 0) << "the group steps never shared an fsync";
   EXPECT_GT(by_phase["write-back"], 0);
   EXPECT_GT(torn, 0);
   EXPECT_GT(retries, 0);
