@@ -204,8 +204,32 @@ TEST(FaultTest, ProbeAndPutDurableReportIoFailuresNamingTheFile) {
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.error().code, StoreError::Code::Io);
   EXPECT_NE(put.error().message.find("cannot store watermark"), std::string::npos) << put.error().message;
+  EXPECT_NE(put.error().message.find("write failed"), std::string::npos) << put.error().message;
   EXPECT_FALSE(store->get(make_key())->has_value());  // the cache only holds committed records
   EXPECT_TRUE(store->put_durable(make_key(), Record{1, 0, digest(1), std::nullopt}).ok());
+}
+
+// A Ledger keeps its own watermark and refuses the same bytes twice, so its signature is durable
+// before it is returned: a crash right after the release still answers the baker's identical retry.
+TEST(CrashTest, DeviceSignatureIsDurableBeforeItIsReturned) {
+  TempDir dir;
+  auto store = open_faulty(dir.path());
+  ASSERT_TRUE(store);
+  const HwmKey ledger = make_key(tezos::Kind::Attestation, 1), soft = make_key(tezos::Kind::Attestation, 2);
+  {
+    Watermarks wm(*store);
+    auto sign = [](const char* s) { return [s]() -> Result<std::string, std::string> { return std::string(s); }; };
+    ASSERT_TRUE(wm.sign_once(ledger, Request{5, 0, digest(5), true, true}, sign("device-sig")).ok());
+    ASSERT_TRUE(wm.sign_once(soft, Request{5, 0, digest(6), true, false}, sign("soft-sig")).ok());
+  }
+  FaultVfs::instance().kill();
+  store.reset();
+  FaultVfs::instance().crash();
+  auto reopened = open_sqlite_store(dir.path());
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->get(ledger)->value().signature, std::optional<std::string>("device-sig"));
+  // A soft key's signature may go (a deterministic re-sign gives it again): here it did.
+  EXPECT_EQ((*reopened)->get(soft)->value().signature, std::nullopt);
 }
 
 // Crash without fault: a clean sequence followed by a crash keeps every watermark and, since later

@@ -39,6 +39,11 @@ struct State {
   bool fired = false;
   bool dead = false;
   bool hold = false;
+  bool real_sync = true;
+  std::string phase;
+  std::optional<FaultVfs::Cut> cut;
+  // Path -> the last write since the file's last sync (offset, bytes): the page a power cut tears.
+  std::map<std::string, std::pair<sqlite3_int64, std::string>> last_write;
   int waiting = 0;
   std::condition_variable released;
 
@@ -48,11 +53,13 @@ struct State {
     shadows[path] = existed_before ? read_whole(path) : std::nullopt;
   }
   // True if this write/sync must fail (the injected fault, or a dead process).
-  bool should_fail() {
+  bool should_fail(const std::string& path, const char* op) {
     if (dead) return true;
     ++ops;
     if (kill_at != 0 && ops == kill_at) {
       dead = true;
+      const bool wal = path.size() > 4 && path.compare(path.size() - 4, 4, "-wal") == 0;
+      cut = FaultVfs::Cut{wal ? "wal" : "database", op, phase};
       return true;
     }
     if (fail_at != 0 && ops == fail_at) {
@@ -90,7 +97,8 @@ int x_read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
 int x_write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
   {
     std::lock_guard lock(state().mu);
-    if (state().should_fail()) return SQLITE_IOERR_WRITE;
+    if (state().should_fail(*as_file(f)->path, "write")) return SQLITE_IOERR_WRITE;
+    state().last_write[*as_file(f)->path] = {off, std::string(static_cast<const char*>(buf), static_cast<std::size_t>(n))};
   }
   return as_file(f)->real()->pMethods->xWrite(as_file(f)->real(), buf, n, off);
 }
@@ -109,11 +117,12 @@ int x_sync(sqlite3_file* f, int flags) {
     state().released.wait(lock, [] { return !state().hold; });
     --state().waiting;
   }
-  if (state().should_fail()) return SQLITE_IOERR_FSYNC;
-  const int rc = file->real()->pMethods->xSync(file->real(), flags);
+  if (state().should_fail(*file->path, "sync")) return SQLITE_IOERR_FSYNC;
+  const int rc = state().real_sync ? file->real()->pMethods->xSync(file->real(), flags) : SQLITE_OK;
   if (rc == SQLITE_OK) {
     ++state().syncs;
     state().shadows[*file->path] = read_whole(*file->path);
+    state().last_write.erase(*file->path);
   }
   return rc;
 }
@@ -234,6 +243,10 @@ void FaultVfs::reset() {
   state().fired = false;
   state().dead = false;
   state().hold = false;
+  state().real_sync = true;
+  state().phase.clear();
+  state().cut.reset();
+  state().last_write.clear();
   state().released.notify_all();
 }
 
@@ -272,6 +285,7 @@ bool FaultVfs::fault_fired() const {
 void FaultVfs::kill_at_op(std::uint64_t n) {
   std::lock_guard lock(state().mu);
   state().kill_at = n == 0 ? 0 : state().ops + n;
+  state().cut.reset();
 }
 
 void FaultVfs::kill() {
@@ -293,9 +307,48 @@ void FaultVfs::crash(std::optional<std::uint32_t> seed) {
     out.write(content->data(), static_cast<std::streamsize>(content->size()));
   }
   state().shadows.clear();
+  state().last_write.clear();
   state().dead = false;
   state().fail_at = 0;
   state().kill_at = 0;
+}
+
+int FaultVfs::crash_torn(std::uint32_t seed) {
+  std::map<std::string, std::pair<sqlite3_int64, std::string>> torn;
+  {
+    std::lock_guard lock(state().mu);
+    torn = state().last_write;
+  }
+  crash();
+  constexpr std::size_t kSector = 512;
+  int count = 0;
+  std::mt19937 rng(seed);
+  for (const auto& [path, write] : torn) {
+    const auto& [offset, bytes] = write;
+    if (!fs::exists(path) || bytes.size() < 2) continue;  // a file that was never durable stays absent
+    const std::size_t sectors = (bytes.size() + kSector - 1) / kSector;
+    const std::size_t keep = sectors > 1 ? kSector * (1 + rng() % (sectors - 1)) : 1 + rng() % (bytes.size() - 1);
+    std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(offset);
+    out.write(bytes.data(), static_cast<std::streamsize>(keep));
+    ++count;
+  }
+  return count;
+}
+
+void FaultVfs::set_real_sync(bool real) {
+  std::lock_guard lock(state().mu);
+  state().real_sync = real;
+}
+
+void FaultVfs::set_phase(std::string phase) {
+  std::lock_guard lock(state().mu);
+  state().phase = std::move(phase);
+}
+
+std::optional<FaultVfs::Cut> FaultVfs::last_cut() const {
+  std::lock_guard lock(state().mu);
+  return state().cut;
 }
 
 std::unique_ptr<Store> open_faulty(const std::filesystem::path& dir) {

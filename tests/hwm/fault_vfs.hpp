@@ -47,6 +47,21 @@ class FaultVfs {
   // With a seed, each file independently either loses its unsynced changes or keeps all of them (the
   // kernel may have written them back anyway), which also exercises WAL frames that were not synced.
   void crash(std::optional<std::uint32_t> seed = std::nullopt);
+  // As crash(), then tears the last page written since each file's last sync: only its first
+  // 512-byte sectors (1 .. all but one, chosen by `seed`) reach the disk, over the synced content.
+  // Returns how many files were torn.
+  int crash_torn(std::uint32_t seed);
+
+  // Skip the real fsync (the shadows still model it): power-cut sweeps run thousands of trials.
+  void set_real_sync(bool real);
+
+  // Where the last kill_at_op() cut landed: the file (database = a checkpoint in WAL mode, "wal"),
+  // the operation ("write"/"sync") and the phase the test had set with set_phase().
+  struct Cut {
+    std::string file, op, phase;
+  };
+  void set_phase(std::string phase);
+  std::optional<Cut> last_cut() const;
 
   struct Impl;
 

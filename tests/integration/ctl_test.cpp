@@ -6,9 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
+#include "pisigner/hwm/store.hpp"
 #include "support/daemon.hpp"
 
 using namespace pisigner::testing;
@@ -233,6 +235,19 @@ TEST(Pisignerctl, StatusFitsEightyColumnsWithALedgerKey) {
   EXPECT_NE(out.find("NetXxkAx4woPLyu"), std::string::npos) << out;
 }
 
+// Files in `dir` not owned by uid:gid `id` (each one reported).
+static int owned_by_others(const std::string& dir, uid_t id) {
+  int others = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    struct stat st {};
+    if (::stat(e.path().c_str(), &st) != 0 || st.st_uid != id || st.st_gid != id) {
+      ADD_FAILURE() << e.path() << " owned by " << st.st_uid << ":" << st.st_gid;
+      ++others;
+    }
+  }
+  return others;
+}
+
 // Root running `pisignerctl hwm ...` must not leave root-owned files in the store: pisignerd runs as
 // the directory's owner and could no longer open its own database, WAL or lock file.
 TEST(Pisignerctl, HwmCommandsRunAsRootLeaveNoRootOwnedFile) {
@@ -262,4 +277,37 @@ TEST(Pisignerctl, HwmCommandsRunAsRootLeaveNoRootOwnedFile) {
     ++files;
   }
   EXPECT_GE(files, 2);  // hwm.sqlite, hwm.lock (and WAL files)
+
+  // A daemon (uid 65534) that died with its store open leaves -wal and -shm behind; root's
+  // read-only show and exclusive import-octez use them and must leave them, and all else, its own.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) ::_exit(2);
+    auto s = pisigner::hwm::open_sqlite_store(store);
+    if (!s) ::_exit(3);
+    pisigner::hwm::HwmKey key;
+    key.kind = pisigner::tezos::Kind::Block;
+    key.chain = *pisigner::tezos::ChainId::parse("NetXxkAx4woPLyu");
+    key.pkh = *pisigner::tezos::PublicKeyHash::parse(kBootstrap1Pkh);
+    if (!(*s)->put_durable(key, pisigner::hwm::Record{5, 0, {}, std::nullopt})) ::_exit(4);
+    ::_exit(0);  // no close: the WAL is not checkpointed away
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_TRUE(std::filesystem::exists(store + "/hwm.sqlite-wal"));
+  auto [rc4, out4] = run_command({pisignerctl_path(), "hwm", "show", "--store", store, "--json"});
+  EXPECT_EQ(rc4, 0) << out4;
+  EXPECT_NE(out4.find("\"block\""), std::string::npos) << out4;
+  ASSERT_TRUE(std::filesystem::exists(store + "/hwm.sqlite-shm"));
+  EXPECT_EQ(owned_by_others(store, kNobody), 0);  // -wal and -shm included
+  std::filesystem::create_directories(dir.path() / "octez");
+  std::ofstream(dir.path() / "octez" / "block_high_watermarks")
+      << R"({"NetXxkAx4woPLyu":{")" << kBootstrap1Pkh
+      << R"(":{"level":77,"round":0,"hash":"0000000000000000000000000000000000000000000000000000000000000000"}}})";
+  auto [rc5, out5] = run_command(
+      {pisignerctl_path(), "hwm", "--store", store, "import-octez", (dir.path() / "octez").string(), "--yes"});
+  EXPECT_EQ(rc5, 0) << out5;
+  EXPECT_EQ(owned_by_others(store, kNobody), 0);
 }

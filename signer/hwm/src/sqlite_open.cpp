@@ -162,6 +162,7 @@ Result<OpenedDb, StoreError> open_database(const fs::path& dir, const SqliteOpti
     return fail(store_error(StoreError::Code::Io, db_path, "cannot switch to WAL mode (got \"" + *mode + "\")"));
   }
   if (auto r = exec(db->get(), db_path, "PRAGMA synchronous=FULL"); !r) return fail(std::move(r).error());
+  if (options.wal_autocheckpoint > 0) sqlite3_wal_autocheckpoint(db->get(), options.wal_autocheckpoint);
   if (auto r = check_integrity(db->get(), db_path); !r) return fail(std::move(r).error());
   auto records = load(db->get(), db_path);
   if (!records) return fail(std::move(records).error());

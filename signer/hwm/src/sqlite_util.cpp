@@ -35,6 +35,15 @@ StoreError sqlite_error(const std::filesystem::path& path, int rc, const std::st
     case SQLITE_NOTADB: cause += "not an SQLite database: "; break;
     default: break;
   }
+  switch (rc) {  // which system call failed: a write, an fsync (the SD card's usual failure), a read
+    case SQLITE_IOERR_WRITE: cause += "write failed: "; break;
+    case SQLITE_IOERR_FSYNC:
+    case SQLITE_IOERR_DIR_FSYNC: cause += "fsync failed: "; break;
+    case SQLITE_IOERR_READ:
+    case SQLITE_IOERR_SHORT_READ: cause += "read failed: "; break;
+    case SQLITE_IOERR_TRUNCATE: cause += "truncate failed: "; break;
+    default: break;
+  }
   cause += sqlite_message;
   if (sys_errno != 0) cause += " (" + errno_text(sys_errno) + ")";
   return store_error(code_for(rc), path, cause);

@@ -82,7 +82,7 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
   if (shared.valid() && (request.key_keeps_watermark ||
                          shared.wait_for(std::chrono::seconds(0)) == std::future_status::ready)) {
     verdict = shared.get();
-    if (verdict->action != SharedVerdict::Action::Release) return settle(key, record, *verdict);
+    if (verdict->action != SharedVerdict::Action::Release) return settle(key, record, *verdict, false);
   }
 
   auto signature = sign();
@@ -90,7 +90,7 @@ Result<std::string, AdvanceError> Watermarks::sign_once(
   record.signature = std::move(*signature);
   if (shared.valid()) verdict = shared.get();
   if (!verdict) verdict = SharedVerdict{SharedVerdict::Action::Release, {}, {}, std::nullopt, false};
-  return settle(key, std::move(record), *verdict);
+  return settle(key, std::move(record), *verdict, request.key_keeps_watermark);
 }
 
 // The shared record replaces our local one only at the same or a higher (level, round): never lower.
@@ -101,7 +101,11 @@ bool Watermarks::adopt_shared(const HwmKey&, const Record& local, const Record& 
 
 // Releases `record.signature` (or the shared one) as the verdict says. Only a released signature
 // is kept in the local record: a cached local signature is answered without asking the cluster.
-Result<std::string, AdvanceError> Watermarks::settle(const HwmKey& key, Record record, const SharedVerdict& verdict) {
+// A key that keeps a watermark of its own (a Ledger) will not sign these bytes a second time, so a
+// signature lost in a crash after its release could not be given again on the baker's retry: it is
+// made durable (the write probe commits it, sharing a group commit) before it leaves.
+Result<std::string, AdvanceError> Watermarks::settle(const HwmKey& key, Record record, const SharedVerdict& verdict,
+                                                     bool durable_signature) {
   switch (verdict.action) {
     case SharedVerdict::Action::Refuse:
       // The slot belongs to another signer's record: keep that record locally (without releasing
@@ -119,9 +123,11 @@ Result<std::string, AdvanceError> Watermarks::settle(const HwmKey& key, Record r
       break;
   }
   if (!record.signature) return fail(AdvanceError{AdvanceError::Code::SignFailed, "no signature"});
-  if (auto put = store_.put_signature(key, record); !put) {
+  auto put = store_.put_signature(key, record);
+  if (put && durable_signature) put = store_.probe_writable();
+  if (!put) {
     // The watermark is durable, so the signature is safe to hand out; losing it only costs a
-    // byte-identical re-sign on retry.
+    // byte-identical re-sign on retry (or, with a Ledger, that retry is refused).
     signature_store_failures_.fetch_add(1);
   }
   return std::move(*record.signature);

@@ -18,7 +18,8 @@ struct Request {
   bool deterministic = false;
   // The key keeps a watermark of its own (a Ledger): with a shared watermark, it signs only once the
   // shared verdict released the slot, so a refused or unavailable slot leaves the device free to
-  // sign it on a retry. Not a rule input.
+  // sign it on a retry; and its signature is made durable before it is returned, since the device
+  // would refuse to sign the same bytes again after a crash. Not a rule input.
   bool key_keeps_watermark = false;
 };
 

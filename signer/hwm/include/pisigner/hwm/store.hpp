@@ -62,6 +62,9 @@ struct SqliteOptions {
   bool read_only = false;
   // SQLite VFS to open the database with; empty = the default (unix). Tests pass a fault-injecting one.
   std::string vfs;
+  // WAL pages after which a commit checkpoints (SQLite's wal_autocheckpoint); 0 = SQLite's default
+  // (1000). Tests set a few pages so that power cuts land inside checkpoints.
+  int wal_autocheckpoint = 0;
   // Source of `updated_at`; nullptr = real_clock(). Must outlive the store.
   const Clock* clock = nullptr;
 };

@@ -63,7 +63,8 @@ class Watermarks {
   // The key's lock; a key not seen before is first checked against the chain cap.
   Result<std::mutex*, AdvanceError> lock_for(const HwmKey& key);
   Result<void, AdvanceError> check_chain_cap(const HwmKey& key);  // caller holds map_mu_
-  Result<std::string, AdvanceError> settle(const HwmKey& key, Record record, const SharedVerdict& verdict);
+  Result<std::string, AdvanceError> settle(const HwmKey& key, Record record, const SharedVerdict& verdict,
+                                           bool durable_signature);
   static bool adopt_shared(const HwmKey& key, const Record& local, const Record& shared);
   Store& store_;
   const WatermarkLimits limits_;
