@@ -52,6 +52,7 @@ class Client final : public Kv {
 
   Result<std::optional<KeyValue>, KvError> get(std::string_view key) override;
   Result<TxnReply, KvError> cas(std::string_view key, std::int64_t mod_revision, std::string_view value) override;
+  Result<BatchTxnReply, KvError> cas_batch(std::span<const CasOp> ops) override;
   Result<void, KvError> put(std::string_view key, std::string_view value) override;
   // Every key under `prefix` (linearizable).
   Result<std::vector<KeyValue>, KvError> list(std::string_view prefix);
