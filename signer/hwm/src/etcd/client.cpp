@@ -282,6 +282,7 @@ MemberStatus Client::status(std::size_t member) {
   s.member_id = reply->header.member_id;
   s.leader = reply->leader != 0 && reply->leader == reply->header.member_id;
   s.raft_term = reply->header.raft_term;
+  s.revision = reply->header.revision;
   s.db_size = reply->db_size;
   s.alarms = reply->errors;
   return s;

@@ -33,6 +33,7 @@ struct MemberStatus {
   bool leader = false;
   std::uint64_t member_id = 0;
   std::int64_t raft_term = 0;
+  std::int64_t revision = 0;  // the cluster's revision: +1 per txn that wrote
   std::int64_t db_size = 0;
   std::vector<std::string> alarms;
   std::string error;  // why it is not reachable
