@@ -120,6 +120,17 @@ double bare_throughput(const pt::EtcdCluster& c, int clients, int seconds) {
   return static_cast<double>(ok.load()) / seconds;
 }
 
+// The cluster's revision (it rises by one per txn or put that wrote), from any member that answers.
+std::int64_t revision(const pt::EtcdCluster& c) {
+  auto client = etcd::Client::create(client_options(c));
+  if (!client) throw std::runtime_error(client.error());
+  for (std::size_t i = 0; i < (*client)->members(); ++i) {
+    const auto s = (*client)->status(i);
+    if (s.reachable) return s.revision;
+  }
+  throw std::runtime_error("no etcd member answered a status call");
+}
+
 // RSS in MiB of every etcd process whose command line names `dir`.
 std::vector<double> etcd_rss_mib(const std::filesystem::path& dir) {
   std::vector<double> out;
@@ -199,10 +210,14 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(work.path() / "eight");
     auto eight = pb::start_pisignerd(bin, work.path() / "eight", keys, cluster_toml(cluster, "pi-b"));
     const double bare_rate = bare_throughput(cluster, 8, seconds);
+    const std::int64_t rev_before = revision(cluster);
     const double rate = throughput(eight.port, keys, seconds);
+    const std::int64_t txns = revision(cluster) - rev_before;  // every txn that wrote (+ health probes)
     std::printf("throughput, 8 clients on 8 keys through the cluster step: %.0f signatures/s (target >= 1000, %s);\n"
-                "  8 bare CAS clients on the same cluster: %.0f txn/s (ratio %.2f)\n",
-                rate, pb::verdict(rate, 1000, true), bare_rate, bare_rate > 0 ? rate / bare_rate : 0);
+                "  8 bare CAS clients on the same cluster: %.0f txn/s (ratio %.2f);\n"
+                "  etcd writes during the run: %lld, %.1f signatures per write (group commit)\n",
+                rate, pb::verdict(rate, 1000, true), bare_rate, bare_rate > 0 ? rate / bare_rate : 0,
+                static_cast<long long>(txns), txns > 0 ? rate * seconds / static_cast<double>(txns) : 0.0);
     pb::summary_line("cluster throughput 8 keys (sig/s)", pb::fmt(rate, 0), pb::fmt(bare_rate, 0),
                      pb::fmt(bare_rate > 0 ? rate / bare_rate : 0, 2), ">= 1000", pb::verdict(rate, 1000, true));
 

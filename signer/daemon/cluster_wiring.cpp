@@ -82,6 +82,10 @@ void ClusterRuntime::declare_metrics(metrics::Registry& m) {
   m.declare_histogram("pisigner_cluster_cas_duration_seconds", "etcd compare-and-set round trips.",
                       metrics::latency_buckets());
   m.declare_counter("pisigner_cluster_writes_total", "Watermark records raised in etcd.");
+  m.declare_counter("pisigner_cluster_txns_total",
+                    "etcd txns sent for watermarks; keys that wait together share one (writes / txns = keys per txn).");
+  m.declare_counter("pisigner_cluster_batch_retries_total",
+                    "CAS sent again because another key of its txn lost a race (nothing of that txn landed).");
   m.declare_counter("pisigner_cluster_lost_races_total", "CAS lost to another signer's write (its record adopted).");
   m.declare_counter("pisigner_cluster_unknown_outcomes_total", "CAS whose outcome had to be re-read (landed: found ours).");
   m.declare_counter("pisigner_cluster_refusals_total", "Signatures the cluster step refused, by cause.");
@@ -117,6 +121,8 @@ void ClusterRuntime::sync_counters() {
     seen = now;
   };
   add("pisigner_cluster_writes_total", {}, st.writes.load(), seen_.writes);
+  add("pisigner_cluster_txns_total", {}, st.txns.load(), seen_.txns);
+  add("pisigner_cluster_batch_retries_total", {}, st.batch_retries.load(), seen_.batch_retries);
   add("pisigner_cluster_lost_races_total", {}, st.lost_races.load(), seen_.lost);
   add("pisigner_cluster_unknown_outcomes_total", {{"resolved", "all"}}, st.unknown_outcomes.load(), seen_.unknown);
   add("pisigner_cluster_unknown_outcomes_total", {{"resolved", "landed"}}, st.unknown_landed.load(), seen_.landed);
@@ -141,6 +147,8 @@ std::string ClusterRuntime::status_json() const {
   }
   const auto& st = watermark_->stats();
   nlohmann::json stats{{"writes", st.writes.load()},
+                       {"txns", st.txns.load()},
+                       {"batch_retries", st.batch_retries.load()},
                        {"lost_races", st.lost_races.load()},
                        {"unknown_outcomes", st.unknown_outcomes.load()},
                        {"refused_watermark", st.refused_watermark.load()},

@@ -57,7 +57,7 @@ class ClusterRuntime {
   std::string last_probe_error_;                  // guarded by mu_
   struct Seen {
     std::uint64_t writes = 0, lost = 0, unknown = 0, landed = 0, watermark = 0, unavailable = 0, nospace = 0,
-                  degraded = 0, failovers = 0, reauths = 0;
+                  degraded = 0, failovers = 0, reauths = 0, txns = 0, batch_retries = 0;
   } seen_;  // guarded by mu_
 };
 

@@ -105,7 +105,8 @@ void print_cluster(std::ostream& out, const json& cluster) {
   }
   const json& st = cluster["stats"];
   wrapped(out,
-          "writes " + str(st["writes"]) + ", lost races " + str(st["lost_races"]) + ", unknown outcomes " +
+          "writes " + str(st["writes"]) + " in " + str(st["txns"]) + " txns, lost races " + str(st["lost_races"]) +
+              ", unknown outcomes " +
               str(st["unknown_outcomes"]) + "; refused: watermark " + str(st["refused_watermark"]) +
               ", unavailable " + str(st["refused_unavailable"]) + ", nospace " + str(st["refused_nospace"]) +
               "; signed on the local watermark alone " + str(st["degraded"]),

@@ -1,11 +1,15 @@
 // An in-memory etcd for protocol tests: revisions as etcd counts them, and faults a real network
-// produces (a write that lands but whose reply is lost, a write that never left, NOSPACE).
+// produces (a write that lands but whose reply is lost, a write that never left, NOSPACE), and
+// txns of several keys applied all or nothing.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
+#include <vector>
 
 #include "pisigner/hwm/etcd/kv.hpp"
 
@@ -25,12 +29,35 @@ class MemoryKv final : public Kv {
   }
 
   Result<TxnReply, KvError> cas(std::string_view key, std::int64_t mod_revision, std::string_view value) override {
+    const CasOp op{std::string(key), mod_revision, std::string(value)};
+    auto r = cas_batch(std::span<const CasOp>(&op, 1));
+    if (!r) return fail(r.error());
+    TxnReply one{r->header, r->succeeded, std::nullopt};
+    if (!r->succeeded) one.current = r->current.front();
+    return one;
+  }
+
+  // As etcd: all or nothing, a key written twice or more than 128 operations is refused (HTTP 400).
+  Result<BatchTxnReply, KvError> cas_batch(std::span<const CasOp> ops) override {
     std::unique_lock lock(mu_);
     ++txns;
+    batch_sizes.push_back(ops.size());
+    std::set<std::string> keys;
+    for (const auto& op : ops) {
+      if (!keys.insert(op.key).second) {
+        return fail(KvError{KvError::Code::NotApplied, "etcdserver: duplicate key given in txn request"});
+      }
+    }
+    if (3 * ops.size() > 128) return fail(KvError{KvError::Code::NotApplied, "etcdserver: too many operations in txn request"});
     const Fault f = take(write_faults_);
     if (f == Fault::NotApplied) return fail(KvError{KvError::Code::NotApplied, "connection refused"});
     if (f == Fault::NoSpace) return fail(KvError{KvError::Code::NoSpace, "mvcc: database space exceeded"});
     if (f == Fault::LoseBeforeApply) return fail(KvError{KvError::Code::Unknown, "timeout before apply"});
+    if (during_txn) {  // a txn that takes a while: others queue behind it (read once, set before use)
+      lock.unlock();
+      during_txn();
+      lock.lock();
+    }
     if (before_cas) {  // another signer gets in between our read and our txn
       auto hook = std::move(before_cas);
       before_cas = nullptr;
@@ -38,19 +65,24 @@ class MemoryKv final : public Kv {
       hook();
       lock.lock();
     }
-    TxnReply r;
-    auto it = data_.find(std::string(key));
-    const std::int64_t current = it == data_.end() ? 0 : it->second.mod_revision;
-    if (current == mod_revision) {
-      ++revision_;
-      KeyValue kv{std::string(key), std::string(value), it == data_.end() ? revision_ : it->second.create_revision,
-                  revision_};
-      data_[std::string(key)] = kv;
-      r.succeeded = true;
-      r.header.revision = revision_;
-    } else if (it != data_.end()) {
-      r.current = it->second;
+    BatchTxnReply r;
+    r.succeeded = std::all_of(ops.begin(), ops.end(), [&](const CasOp& op) {
+      auto it = data_.find(op.key);
+      return (it == data_.end() ? 0 : it->second.mod_revision) == op.mod_revision;
+    });
+    if (r.succeeded) {
+      ++revision_;  // one revision for the whole txn, as etcd counts it
+      for (const auto& op : ops) {
+        auto it = data_.find(op.key);
+        data_[op.key] = KeyValue{op.key, op.value, it == data_.end() ? revision_ : it->second.create_revision, revision_};
+      }
+    } else {
+      for (const auto& op : ops) {
+        auto it = data_.find(op.key);
+        r.current.push_back(it == data_.end() ? std::nullopt : std::optional<KeyValue>(it->second));
+      }
     }
+    r.header.revision = revision_;
     if (f == Fault::LandThenLoseReply) return fail(KvError{KvError::Code::Unknown, "reply lost"});
     return r;
   }
@@ -85,9 +117,11 @@ class MemoryKv final : public Kv {
     data_[key] = KeyValue{key, value, revision_, revision_};
   }
 
-  std::function<void()> before_cas;  // runs once, inside the next cas, before its compare
+  std::function<void()> before_cas;  // runs once, inside the next txn, before its compare
+  std::function<void()> during_txn;  // runs inside every txn; set before any txn starts
   int reads = 0;
   int txns = 0;
+  std::vector<std::size_t> batch_sizes;  // CAS per txn, in order
 
  private:
   static Fault take(std::deque<Fault>& q) {

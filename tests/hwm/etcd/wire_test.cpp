@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "../test_util.hpp"
 #include "pisigner/hwm/etcd/wire.hpp"
 
@@ -53,6 +55,52 @@ TEST(EtcdWire, AFailedCompareCarriesTheCurrentRecord) {
   auto gone = parse_txn(R"({"header":{"revision":"5"},"responses":[{"response_range":{"header":{"revision":"5"}}}]})");
   ASSERT_TRUE(gone.ok());
   EXPECT_FALSE(gone->current);
+}
+
+// Group commit: one txn, every key compared, put and (on failure) ranged, in the order given.
+TEST(EtcdWire, ABatchComparesPutsAndRangesEveryKeyInOrder) {
+  const std::vector<CasOp> ops = {{"/a", 0, "va"}, {"/b", 7, "vb"}};
+  const auto j = nlohmann::json::parse(cas_batch_body(ops));
+  ASSERT_EQ(j.at("compare").size(), 2u);
+  EXPECT_EQ(j["compare"][0]["target"], "CREATE");
+  EXPECT_EQ(j["compare"][0]["key"], base64("/a"));
+  EXPECT_EQ(j["compare"][1]["target"], "MOD");
+  EXPECT_EQ(j["compare"][1]["mod_revision"], "7");
+  EXPECT_EQ(j["compare"][1]["key"], base64("/b"));
+  ASSERT_EQ(j.at("success").size(), 2u);
+  EXPECT_EQ(j["success"][1]["request_put"]["value"], base64("vb"));
+  ASSERT_EQ(j.at("failure").size(), 2u);
+  EXPECT_EQ(j["failure"][0]["request_range"]["key"], base64("/a"));
+  EXPECT_EQ(j["failure"][1]["request_range"]["key"], base64("/b"));
+  EXPECT_EQ(cas_body("/b", 7, "vb"), cas_batch_body(std::span(ops).subspan(1))) << "one CAS is a batch of one";
+}
+
+TEST(EtcdWire, ParsesABatchReply) {
+  const std::vector<CasOp> ops = {{"K", 3, "x"}, {"L", 0, "y"}};
+  auto ok = parse_batch_txn(R"({"header":{"revision":"9"},"succeeded":true,"responses":[{"response_put":{}},{"response_put":{}}]})",
+                            ops);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_TRUE(ok->succeeded);
+  EXPECT_EQ(ok->header.revision, 9);
+  // Failed: K moved on, L absent.
+  const std::string failed =
+      R"({"header":{"revision":"9"},"responses":[{"response_range":{"kvs":[{"key":"Sw==","mod_revision":"8","value":"Vg=="}]}},)"
+      R"({"response_range":{}}]})";
+  auto r = parse_batch_txn(failed, ops);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->succeeded);
+  ASSERT_EQ(r->current.size(), 2u);
+  ASSERT_TRUE(r->current[0]);
+  EXPECT_EQ(r->current[0]->mod_revision, 8);
+  EXPECT_FALSE(r->current[1]);
+  // A range short, or another key in a key's place: refused.
+  auto short_reply = parse_batch_txn(R"({"header":{"revision":"9"},"responses":[{"response_range":{}}]})", ops);
+  ASSERT_FALSE(short_reply.ok());
+  EXPECT_THAT(short_reply.error().message, HasSubstr("2 range(s)"));
+  const std::vector<CasOp> swapped = {{"L", 3, "x"}, {"K", 0, "y"}};
+  auto wrong = parse_batch_txn(failed, swapped);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.error().message, HasSubstr("another key"));
 }
 
 TEST(EtcdWire, HostileRepliesAreRefusedWithAReason) {

@@ -240,6 +240,15 @@ Result<TxnReply, KvError> Client::cas(std::string_view key, std::int64_t mod_rev
   return std::move(*reply);
 }
 
+Result<BatchTxnReply, KvError> Client::cas_batch(std::span<const CasOp> ops) {
+  auto body = impl_->over_members("/v3/kv/txn", cas_batch_body(ops), true);
+  if (!body) return fail(body.error());
+  auto reply = parse_batch_txn(*body, ops);
+  // As for one CAS: a 200 we cannot read may still carry a success.
+  if (!reply) return fail(KvError{KvError::Code::Unknown, reply.error().message});
+  return std::move(*reply);
+}
+
 Result<void, KvError> Client::put(std::string_view key, std::string_view value) {
   auto body = impl_->over_members("/v3/kv/put", put_body(key, value), true);
   if (!body) return fail(body.error());
@@ -273,6 +282,7 @@ MemberStatus Client::status(std::size_t member) {
   s.member_id = reply->header.member_id;
   s.leader = reply->leader != 0 && reply->leader == reply->header.member_id;
   s.raft_term = reply->header.raft_term;
+  s.revision = reply->header.revision;
   s.db_size = reply->db_size;
   s.alarms = reply->errors;
   return s;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pisigner/hwm/etcd/wire.hpp"
+#include "txn_batcher.hpp"
 
 namespace pisigner::hwm::etcd {
 namespace {
@@ -17,10 +18,16 @@ bool same_slot(const Record& r, const Request& q) {
 
 std::int64_t unix_ms(const Clock& clock) { return clock.unix_seconds() * 1000; }
 
+// Resends of a CAS whose own compare held in a batch that another key's compare failed. Each one
+// means another signer won a race on another key; the budget bounds them too.
+constexpr int kMaxBatchRetries = 32;
+
 }  // namespace
 
 ClusterWatermark::ClusterWatermark(Kv& kv, ClusterOptions options, const Clock& clock)
-    : kv_(kv), options_(std::move(options)), clock_(clock) {
+    : kv_(kv), options_(std::move(options)), clock_(clock),
+      batcher_(std::make_unique<TxnBatcher>(kv_, BatchLimits{options_.max_batch_ops, options_.max_batch_bytes},
+                                            stats_.txns)) {
   const std::size_t n = std::max<std::size_t>(1, options_.workers);
   for (std::size_t i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
 }
@@ -33,6 +40,8 @@ ClusterWatermark::~ClusterWatermark() {
   queue_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
+
+std::size_t ClusterWatermark::waiting_cas() const { return batcher_->waiting(); }
 
 void ClusterWatermark::work() {
   for (;;) {
@@ -101,6 +110,7 @@ SharedVerdict ClusterWatermark::run(const HwmKey& key, const Request& request) {
 
   std::optional<Cached> state = cached(key);
   std::string last_error;
+  int batch_retries = 0;
   for (int round = 0; round < options_.max_rounds;) {
     if (clock_.now() >= deadline) return unavailable(key, "no answer within " + budget_text + ": " + last_error, false);
     if (!state) {  // no cache, or an unknown outcome to resolve: a linearizable read decides
@@ -135,16 +145,29 @@ SharedVerdict ClusterWatermark::run(const HwmKey& key, const Request& request) {
 
     const Record next{request.level, request.round, request.hash, std::nullopt};
     const auto started = clock_.now();
-    auto txn = kv_.cas(name, state->mod_revision, encode_record(next, options_.node, unix_ms(clock_)));
+    // Through the group commit: keys waiting at the same time share one txn. etcd applies a txn
+    // all or nothing, so each key's CAS in it keeps the proof of reference/etcd-hwm.md §4: our put
+    // lands only if our own compare (MOD == the rev behind this decision) held, at the txn's
+    // revision, and a failed txn applied nothing of ours.
+    auto txn = batcher_->cas(CasOp{name, state->mod_revision, encode_record(next, options_.node, unix_ms(clock_))});
     if (cas_observer_) cas_observer_(std::chrono::duration<double>(clock_.now() - started).count());
-    ++round;
     if (txn && txn->succeeded) {
       ++stats_.writes;
       last_write_ = clock_.now().time_since_epoch().count();
       remember(key, Cached{txn->header.revision, next});
       return verdict(SharedVerdict::Action::Release);
     }
-    if (txn) {  // another writer moved the record since our read: adopt theirs and decide again
+    if (txn) {
+      const std::int64_t now_rev = txn->current ? txn->current->mod_revision : 0;
+      if (now_rev == state->mod_revision && batch_retries < kMaxBatchRetries) {
+        // Our compare held: another key of the batch lost its race and the txn applied nothing.
+        // The decision stands; send it again (not a lost round of ours; bounded, and by the budget).
+        ++batch_retries;
+        ++stats_.batch_retries;
+        continue;
+      }
+      ++round;
+      // Another writer moved the record since our read: adopt theirs and decide again.
       ++stats_.lost_races;
       if (!txn->current) {
         state = Cached{0, std::nullopt};
@@ -156,6 +179,7 @@ SharedVerdict ClusterWatermark::run(const HwmKey& key, const Request& request) {
       remember(key, *state);
       continue;
     }
+    ++round;
     last_error = txn.error().message;
     switch (txn.error().code) {
       case KvError::Code::NoSpace:

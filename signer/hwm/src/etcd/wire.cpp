@@ -108,6 +108,37 @@ Result<std::vector<KeyValue>, WireError> kvs_of(const json& obj) {
   return out;
 }
 
+// A txn reply whose failure branch ranged `ranges` keys, one range each.
+Result<BatchTxnReply, WireError> txn_of(const json& j, std::size_t ranges) {
+  BatchTxnReply r;
+  auto h = header_of(j);
+  if (!h) return fail(h.error());
+  r.header = *h;
+  if (auto it = j.find("succeeded"); it != j.end()) {
+    if (!it->is_boolean()) return fail(bad("succeeded is not a boolean"));
+    r.succeeded = it->get<bool>();
+  }
+  if (r.succeeded) {
+    if (r.header.revision <= 0) return fail(bad("txn succeeded without a revision"));
+    return r;
+  }
+  // A failed compare: the failure branch ranged every key.
+  auto responses = j.find("responses");
+  if (responses == j.end() || !responses->is_array() || responses->size() != ranges) {
+    return fail(bad("failed txn without the failure branch's " + std::to_string(ranges) + " range(s)"));
+  }
+  for (const auto& response : *responses) {
+    if (!response.is_object()) return fail(bad("failed txn without the failure branch's range"));
+    auto range = response.find("response_range");
+    if (range == response.end() || !range->is_object()) return fail(bad("failed txn without response_range"));
+    auto kvs = kvs_of(*range);
+    if (!kvs) return fail(kvs.error());
+    if (kvs->size() > 1) return fail(bad("range of one key returned several"));
+    r.current.push_back(kvs->empty() ? std::nullopt : std::optional<KeyValue>(std::move(kvs->front())));
+  }
+  return r;
+}
+
 std::string str(std::int64_t v) { return std::to_string(v); }
 
 }  // namespace
@@ -147,14 +178,22 @@ std::string prefix_range_body(std::string_view prefix) {
 }
 
 std::string cas_body(std::string_view key, std::int64_t mod_revision, std::string_view value) {
-  const std::string k = base64(key);
-  json compare = mod_revision == 0
-                     ? json{{"target", "CREATE"}, {"key", k}, {"create_revision", "0"}, {"result", "EQUAL"}}
-                     : json{{"target", "MOD"}, {"key", k}, {"mod_revision", str(mod_revision)}, {"result", "EQUAL"}};
-  return json{{"compare", json::array({compare})},
-              {"success", json::array({json{{"request_put", {{"key", k}, {"value", base64(value)}}}}})},
-              {"failure", json::array({json{{"request_range", {{"key", k}}}}})}}
-      .dump();
+  const CasOp op{std::string(key), mod_revision, std::string(value)};
+  return cas_batch_body(std::span<const CasOp>(&op, 1));
+}
+
+std::string cas_batch_body(std::span<const CasOp> ops) {
+  json compare = json::array(), success = json::array(), failure = json::array();
+  for (const CasOp& op : ops) {
+    const std::string k = base64(op.key);
+    compare.push_back(op.mod_revision == 0
+                          ? json{{"target", "CREATE"}, {"key", k}, {"create_revision", "0"}, {"result", "EQUAL"}}
+                          : json{{"target", "MOD"}, {"key", k}, {"mod_revision", str(op.mod_revision)},
+                                 {"result", "EQUAL"}});
+    success.push_back(json{{"request_put", {{"key", k}, {"value", base64(op.value)}}}});
+    failure.push_back(json{{"request_range", {{"key", k}}}});
+  }
+  return json{{"compare", std::move(compare)}, {"success", std::move(success)}, {"failure", std::move(failure)}}.dump();
 }
 
 std::string put_body(std::string_view key, std::string_view value) {
@@ -181,30 +220,22 @@ Result<RangeReply, WireError> parse_range(std::string_view body) {
 Result<TxnReply, WireError> parse_txn(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return fail(j.error());
-  TxnReply r;
-  auto h = header_of(*j);
-  if (!h) return fail(h.error());
-  r.header = *h;
-  if (auto it = j->find("succeeded"); it != j->end()) {
-    if (!it->is_boolean()) return fail(bad("succeeded is not a boolean"));
-    r.succeeded = it->get<bool>();
+  auto r = txn_of(*j, 1);
+  if (!r) return fail(r.error());
+  TxnReply one{r->header, r->succeeded, std::nullopt};
+  if (!r->succeeded) one.current = std::move(r->current.front());
+  return one;
+}
+
+Result<BatchTxnReply, WireError> parse_batch_txn(std::string_view body, std::span<const CasOp> ops) {
+  auto j = parse_object(body);
+  if (!j) return fail(j.error());
+  auto r = txn_of(*j, ops.size());
+  if (!r) return fail(r.error());
+  for (std::size_t i = 0; i < r->current.size(); ++i) {
+    if (r->current[i] && r->current[i]->key != ops[i].key) return fail(bad("the failure branch returned another key"));
   }
-  if (r.succeeded) {
-    if (r.header.revision <= 0) return fail(bad("txn succeeded without a revision"));
-    return r;
-  }
-  // A failed compare: the failure branch ranged the key.
-  auto responses = j->find("responses");
-  if (responses == j->end() || !responses->is_array() || responses->size() != 1 || !(*responses)[0].is_object()) {
-    return fail(bad("failed txn without the failure branch's range"));
-  }
-  auto range = (*responses)[0].find("response_range");
-  if (range == (*responses)[0].end() || !range->is_object()) return fail(bad("failed txn without response_range"));
-  auto kvs = kvs_of(*range);
-  if (!kvs) return fail(kvs.error());
-  if (kvs->size() > 1) return fail(bad("range of one key returned several"));
-  if (!kvs->empty()) r.current = std::move(kvs->front());
-  return r;
+  return std::move(*r);
 }
 
 Result<Header, WireError> parse_put(std::string_view body) {

@@ -33,6 +33,7 @@ struct MemberStatus {
   bool leader = false;
   std::uint64_t member_id = 0;
   std::int64_t raft_term = 0;
+  std::int64_t revision = 0;  // the cluster's revision: +1 per txn that wrote
   std::int64_t db_size = 0;
   std::vector<std::string> alarms;
   std::string error;  // why it is not reachable
@@ -52,6 +53,7 @@ class Client final : public Kv {
 
   Result<std::optional<KeyValue>, KvError> get(std::string_view key) override;
   Result<TxnReply, KvError> cas(std::string_view key, std::int64_t mod_revision, std::string_view value) override;
+  Result<BatchTxnReply, KvError> cas_batch(std::span<const CasOp> ops) override;
   Result<void, KvError> put(std::string_view key, std::string_view value) override;
   // Every key under `prefix` (linearizable).
   Result<std::vector<KeyValue>, KvError> list(std::string_view prefix);

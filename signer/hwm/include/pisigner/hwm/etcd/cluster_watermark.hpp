@@ -1,6 +1,7 @@
 // The shared watermark on etcd (reference/etcd-hwm.md §4): a cached (mod_revision, record) per key,
 // octez's rule on the cluster's record, a compare-and-set on the mod_revision behind the decision,
-// and an unknown outcome resolved by re-reading, never by releasing.
+// and an unknown outcome resolved by re-reading, never by releasing. Keys whose CAS wait at the same
+// time share one txn (group commit, txn_batcher.hpp).
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,11 +33,16 @@ struct ClusterOptions {
   // Keys whose on_cluster_unavailable is "local": released on the local watermark alone when the
   // cluster cannot answer (single Pi, testnets). nullptr: none.
   std::function<bool(const tezos::PublicKeyHash&)> local_when_unavailable;
+  // Group commit: at most this many keys' CAS (1..64) and key + value bytes in one txn.
+  std::size_t max_batch_ops = 32;
+  std::size_t max_batch_bytes = 16 * 1024;
 };
 
 struct ClusterStats {
   std::atomic<std::uint64_t> writes{0};            // CAS that raised a record
+  std::atomic<std::uint64_t> txns{0};              // etcd txns sent for CAS (a batch of keys is one)
   std::atomic<std::uint64_t> lost_races{0};        // CAS whose compare failed (another writer first)
+  std::atomic<std::uint64_t> batch_retries{0};     // CAS sent again: another key of its batch lost
   std::atomic<std::uint64_t> unknown_outcomes{0};  // CAS whose outcome had to be re-read
   std::atomic<std::uint64_t> unknown_landed{0};    // ... and the re-read found our record
   std::atomic<std::uint64_t> refused_watermark{0}; // the cluster's record is ahead
@@ -45,6 +52,8 @@ struct ClusterStats {
 };
 
 // Thread-safe. `kv` and `clock` outlive it.
+class TxnBatcher;
+
 class ClusterWatermark final : public SharedWatermark {
  public:
   ClusterWatermark(Kv& kv, ClusterOptions options, const Clock& clock);
@@ -60,6 +69,8 @@ class ClusterWatermark final : public SharedWatermark {
   const ClusterStats& stats() const { return stats_; }
   // Called with the duration of every CAS round trip (metrics).
   void on_cas_latency(std::function<void(double seconds)> observer) { cas_observer_ = std::move(observer); }
+  // CAS queued behind the txn in flight (they will share the next one).
+  std::size_t waiting_cas() const;
 
  private:
   struct Cached {
@@ -84,6 +95,7 @@ class ClusterWatermark final : public SharedWatermark {
   ClusterStats stats_;
   std::function<void(double)> cas_observer_;
   std::atomic<Clock::Duration::rep> last_write_{0};
+  std::unique_ptr<TxnBatcher> batcher_;
 
   std::mutex cache_mu_;
   std::map<HwmKey, Cached> cache_;  // guarded by cache_mu_

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ class Kv {
   // Puts `value` iff the key's mod_revision is `mod_revision` (0: iff absent); a failed compare
   // returns the current key in TxnReply::current.
   virtual Result<TxnReply, KvError> cas(std::string_view key, std::int64_t mod_revision, std::string_view value) = 0;
+  // Several CAS in one txn, applied all or none (wire.hpp BatchTxnReply). Precondition: distinct
+  // keys, no more than etcd's --max-txn-ops (128).
+  virtual Result<BatchTxnReply, KvError> cas_batch(std::span<const CasOp> ops) = 0;
   // Unconditional put (health probe key only, never an HWM record).
   virtual Result<void, KvError> put(std::string_view key, std::string_view value) = 0;
 };

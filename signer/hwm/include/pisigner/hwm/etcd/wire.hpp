@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,24 @@ struct TxnReply {
   std::optional<KeyValue> current;  // the failure branch's range of the key (absent: no such key)
 };
 
+// One key's compare-and-set: put `value` iff the key's mod_revision is `mod_revision` (0: iff the
+// key does not exist).
+struct CasOp {
+  std::string key;
+  std::int64_t mod_revision = 0;
+  std::string value;
+};
+
+// A txn of several CasOps (distinct keys). etcd applies a txn whole or not at all: succeeded means
+// every put landed, all at header.revision (a txn's writes share one revision, which becomes each
+// key's mod_revision); otherwise nothing landed and current[i] is the failure branch's range of
+// ops[i].key (absent: no such key).
+struct BatchTxnReply {
+  Header header;
+  bool succeeded = false;
+  std::vector<std::optional<KeyValue>> current;
+};
+
 struct StatusReply {
   Header header;
   std::uint64_t leader = 0;
@@ -65,12 +84,18 @@ std::string prefix_range_body(std::string_view prefix);  // every key under `pre
 // Put `value` iff the key's mod_revision is `mod_revision` (0: iff the key does not exist); the
 // failure branch reads the key back.
 std::string cas_body(std::string_view key, std::int64_t mod_revision, std::string_view value);
+// One txn for several CasOps: compare every key (MOD == rev, or CREATE == 0), put every value on
+// success, range every key on failure, in the order of `ops`. The keys must be distinct (etcd
+// refuses a txn that writes a key twice); cas_body is this with one op.
+std::string cas_batch_body(std::span<const CasOp> ops);
 std::string put_body(std::string_view key, std::string_view value);
 std::string authenticate_body(std::string_view user, std::string_view password);
 
 // Reply bodies (HTTP 200).
 Result<RangeReply, WireError> parse_range(std::string_view body);
 Result<TxnReply, WireError> parse_txn(std::string_view body);
+// The reply to cas_batch_body(ops): checks that the failure branch ranged exactly `ops` in order.
+Result<BatchTxnReply, WireError> parse_batch_txn(std::string_view body, std::span<const CasOp> ops);
 Result<Header, WireError> parse_put(std::string_view body);
 Result<std::string, WireError> parse_token(std::string_view body);
 Result<StatusReply, WireError> parse_status(std::string_view body);
