@@ -140,6 +140,15 @@ int fleet_status(const Common& c, const FleetArgs& a) {
   for (const auto& [name, st] : pis) {
     if (st.is_null()) continue;
     std::cout << "\n" << name << ": " << not_signing_reason(st) << "\n";
+    // Power and uplink: an LTE fallback or a UPS on battery is worth a glance before it matters.
+    if (st.contains("ups") && st["ups"].is_object() && st["ups"].contains("state")) {
+      std::cout << "  ups     " << str(st["ups"]["state"]) << "\n";
+    }
+    if (st.contains("uplink") && st["uplink"].is_object() && st["uplink"].contains("mode")) {
+      const auto& u = st["uplink"];
+      std::cout << "  uplink  " << str(u["mode"]) << " (wired " << (u.value("wired_ok", false) ? "ok" : "down") << ", LTE "
+                << (u.value("lte_active", false) ? "active" : "inactive") << ")\n";
+    }
     for (const auto& w : st.value("watermarks", json::array())) {
       std::cout << "  " << std::setw(16) << str(w["kind"]) << std::setw(38) << str(w["pkh"]) << "level "
                 << str(w["level"]) << " round " << str(w["round"]) << "\n";

@@ -19,9 +19,13 @@ devices::KeyIdentity identity(const keys::LedgerKey& key) { return {key.pkh(), k
 // The device's watermark beside the store's; asking the device yields to signatures.
 devices::HwmComparison device_hwm_check(ledger::DeviceWorker& worker, const tezos::PublicKeyHash& pkh, hwm::Store& store) {
   auto hwm = worker.run_probe([](ledger::BakingApp& app) { return app.query_all_hwm(); }, std::chrono::seconds(2));
-  if (!hwm) return {{health::State::Warning, "device watermark unknown: " + hwm.error().message}, false};
+  if (!hwm) {
+    return {{health::State::Warning, "device watermark unknown: " + hwm.error().message}, false, devices::HwmRelation::Unknown, std::nullopt};
+  }
   auto records = store.list();
-  if (!records) return {{health::State::Warning, "store unreadable: " + records.error().message}, false};
+  if (!records) {
+    return {{health::State::Warning, "store unreadable: " + records.error().message}, false, devices::HwmRelation::Unknown, std::nullopt};
+  }
   return devices::compare_hwm(*hwm, pkh, *records);
 }
 
@@ -115,8 +119,30 @@ void LedgerRuntime::attach_store(hwm::Store& store) {
           clock_, kDeviceHwmPeriod, [worker, pkh, &store] { return device_hwm_check(*worker, pkh, store); });
       health_.add(check, false, [throttled] { return (*throttled)(); });
       health_.skip_when_busy(check);
+      hwm_checks_.push_back({pkh.to_b58(), throttled});
     }
   }
+  // The health gauge is 1 for ok and warning alike; these say which way the device and store differ.
+  metrics_.declare_gauge("pisigner_ledger_hwm_state",
+                         "How the Ledger's main watermark stands to the store's: 1 for the current state.", [this] {
+                           std::vector<std::pair<metrics::Labels, double>> out;
+                           for (const auto& [pkh, check] : hwm_checks_) {
+                             const auto now = check->latest().relation;
+                             for (const auto r : devices::kHwmRelations) {
+                               out.push_back({{{"key", pkh}, {"state", std::string(devices::relation_name(r))}},
+                                              r == now ? 1.0 : 0.0});
+                             }
+                           }
+                           return out;
+                         });
+  metrics_.declare_gauge("pisigner_ledger_hwm_level_gap",
+                         "The store's level minus the Ledger's main level (positive: the device is behind).", [this] {
+                           std::vector<std::pair<metrics::Labels, double>> out;
+                           for (const auto& [pkh, check] : hwm_checks_) {
+                             if (const auto gap = check->latest().gap) out.push_back({{{"key", pkh}}, static_cast<double>(*gap)});
+                           }
+                           return out;
+                         });
 }
 
 void LedgerRuntime::start() {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "key_loader.hpp"
+#include "pisigner/devices/hwm_check.hpp"
 #include "pisigner/devices/ledger_device.hpp"
 #include "pisigner/hwm/store.hpp"
 #include "pisigner/keys/ledger_key.hpp"
@@ -25,7 +26,8 @@ class LedgerRuntime final : public KeyRuntime {
   // Builds the key and its device's worker. Errors name the [[key]] table; a second key on a device
   // that already has one is refused (the config refuses it first: one Ledger key per device).
   Result<std::unique_ptr<keys::LedgerKey>, Error> add_key(const config::Config& cfg, const config::KeyConfig& k);
-  // Adds, per key, the information check comparing the device's watermark with the store's.
+  // Adds, per key, the information check comparing the device's watermark with the store's, and
+  // the gauges that report its outcome. Once, before the metrics are served.
   void attach_store(hwm::Store& store);
   // Starts hot-plug watching for HID devices.
   void start();
@@ -43,6 +45,8 @@ class LedgerRuntime final : public KeyRuntime {
   const std::shared_ptr<PeriodicWorker> timers_;
   devices::LedgerDevices devices_;
   std::unique_ptr<ledger::HotplugWatcher> hotplug_;
+  // (pkh, its device-watermark check); filled by attach_store, read by the metric gauges.
+  std::vector<std::pair<std::string, std::shared_ptr<devices::ThrottledHwmCheck>>> hwm_checks_;
 };
 
 }  // namespace pisigner::daemon

@@ -1,7 +1,8 @@
 // End-to-end failover of the two-Pi fleet: real HAProxy with the rendered signer_proxy config,
 // two pisignerd with their virtual Ledgers, the shared watermark on a real three-member etcd.
-// HAProxy runs in a network namespace of its own and reaches each Pi over a veth link (the
-// tunnel); etcd and the Ledgers are on the loopback of the test's private namespace.
+// Each Pi (pisignerd, virtual Ledger, etcd member) and the proxy host (HAProxy, third member) runs in
+// a network namespace of its own; the Pis reach the proxy and each other only over their veth link
+// (the tunnel), so a cut tunnel isolates the Pi's etcd member as it would in the real layout.
 // One fault on the primary per scenario; a baker-like client streams through HAProxy throughout.
 // PISIGNER_FLEET_SOAK_S=<seconds> also runs the soak: every fault in turn, over and over.
 #include <gtest/gtest.h>
@@ -12,6 +13,8 @@
 #include <ostream>
 #include <thread>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "support/fleet.hpp"
 
@@ -25,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 // leaves one more second for a loaded 2-core build machine. The measured time is printed.
 constexpr auto kTakeoverLimit = 3000ms;
 
-enum class Fault { Sigkill, Locked, AppClosed, Hung, Unplugged, BatteryCritical, EtcdMemberKilled, TunnelCut };
+enum class Fault { Sigkill, Locked, AppClosed, Hung, Unplugged, BatteryCritical, EtcdMemberKilled, TunnelCut, UplinkLost };
 
 struct Scenario {
   const char* name;
@@ -42,26 +45,36 @@ void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
 void inject(Fleet& f, Fault fault) {
   switch (fault) {
     case Fault::Sigkill: f.kill_pi(0); break;
-    case Fault::Locked: f.ledger(0).ctl("locked", "on"); break;
-    case Fault::AppClosed: f.ledger(0).ctl("app_closed", "on"); break;
-    case Fault::Hung: f.ledger(0).ctl("hang", "on"); break;
-    case Fault::Unplugged: f.ledger(0).ctl("disconnect"); break;
+    case Fault::Locked: f.ledger_ctl(0, "locked", "on"); break;
+    case Fault::AppClosed: f.ledger_ctl(0, "app_closed", "on"); break;
+    case Fault::Hung: f.ledger_ctl(0, "hang", "on"); break;
+    case Fault::Unplugged: f.ledger_ctl(0, "disconnect"); break;
     case Fault::BatteryCritical: f.set_power(0, false, 10); break;
     case Fault::EtcdMemberKilled: f.cluster().kill(0); break;
     case Fault::TunnelCut: f.set_tunnel(0, false); break;
+    case Fault::UplinkLost:  // wired gone and no LTE to fall back on: the tunnel goes with them
+      f.set_lte_available(0, false);
+      f.set_wired(0, false);
+      f.set_tunnel(0, false);
+      break;
   }
 }
 
 void clear(Fleet& f, Fault fault) {
   switch (fault) {
     case Fault::Sigkill: f.start_pi(0); break;
-    case Fault::Locked: f.ledger(0).ctl("locked", "off"); break;
-    case Fault::AppClosed: f.ledger(0).ctl("app_closed", "off"); break;
-    case Fault::Hung: f.ledger(0).ctl("hang", "off"); break;
-    case Fault::Unplugged: f.ledger(0).ctl("reconnect"); break;
+    case Fault::Locked: f.ledger_ctl(0, "locked", "off"); break;
+    case Fault::AppClosed: f.ledger_ctl(0, "app_closed", "off"); break;
+    case Fault::Hung: f.ledger_ctl(0, "hang", "off"); break;
+    case Fault::Unplugged: f.ledger_ctl(0, "reconnect"); break;
     case Fault::BatteryCritical: f.set_power(0, true, 90); break;
     case Fault::EtcdMemberKilled: f.cluster().start(0); break;
     case Fault::TunnelCut: f.set_tunnel(0, true); break;
+    case Fault::UplinkLost:
+      f.set_wired(0, true);
+      f.set_lte_available(0, true);
+      f.set_tunnel(0, true);
+      break;
   }
 }
 
@@ -92,6 +105,35 @@ Clock::duration longest_gap(const std::vector<Released>& rs, Clock::time_point f
   return std::max(gap, to - prev);
 }
 
+// The primary cut off by its tunnel reaches no etcd quorum (its own member is alone), so it signs
+// nothing even when asked directly (over its LAN link): a new slot, on a chain the stream never
+// uses, is refused as "cluster watermark unavailable".
+void expect_isolated(Fleet& f) {
+  std::string probe = attestation_hex(1, 0);
+  probe.replace(2, 8, "00c0ffee");  // chain id
+  auto got = f.pi_client(0).post(std::string("/keys/") + kZebraTz1, "\"" + probe + "\"");
+  EXPECT_NE(got.status, 200) << "the cut-off primary signed: its etcd member is not isolated";
+  EXPECT_NE(got.body.find("cluster watermark unavailable"), std::string::npos) << got.status << " " << got.body;
+}
+
+// The cut-off primary's /status (over its LAN link) says why: no wired link, no LTE either.
+void expect_no_uplink(Fleet& f) {
+  nlohmann::json uplink = nlohmann::json::object();
+  auto failures = [&] {
+    return uplink.contains("counters") ? uplink["counters"].value("activation_failures", 0) : 0;
+  };
+  const auto end = Clock::now() + 5s;
+  do {
+    const auto st = nlohmann::json::parse(f.pi_client(0).get("/status").body, nullptr, false);
+    if (st.is_object() && st.contains("uplink") && st["uplink"].is_object()) uplink = st["uplink"];
+    if (!uplink.value("wired_ok", true) && failures() > 0) break;
+    std::this_thread::sleep_for(100ms);
+  } while (Clock::now() < end);
+  EXPECT_FALSE(uplink.value("wired_ok", true)) << uplink.dump();
+  EXPECT_FALSE(uplink.value("lte_active", true)) << uplink.dump();
+  EXPECT_GT(failures(), 0) << "LTE was never tried: " << uplink.dump();
+}
+
 struct Cycle {
   Clock::time_point fault, takeover, cleared, back;
 };
@@ -104,6 +146,8 @@ Cycle fault_cycle(Fleet& f, Baker& baker, const Scenario& s) {
   auto first = first_after(baker, c.fault, s.primary_leaves ? "pi2" : "", 10s);
   EXPECT_TRUE(first) << s.name << ": no signature after the fault\n" << f.haproxy_log();
   c.takeover = first ? first->at : Clock::now();
+  if (s.fault == Fault::TunnelCut || s.fault == Fault::UplinkLost) expect_isolated(f);
+  if (s.fault == Fault::UplinkLost) expect_no_uplink(f);
   std::this_thread::sleep_for(1s);  // the standby carries the stream for a while
   EXPECT_LE(longest_gap(baker.released(), c.takeover, Clock::now()), 1000ms) << s.name << ": the standby stalls";
   c.cleared = Clock::now();
@@ -189,7 +233,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Scenario{"LedgerUnplugged", Fault::Unplugged, true},
                       Scenario{"BatteryCritical", Fault::BatteryCritical, true, 5000ms},
                       Scenario{"EtcdMemberKilled", Fault::EtcdMemberKilled, false},
-                      Scenario{"TunnelCut", Fault::TunnelCut, true}),
+                      Scenario{"TunnelCut", Fault::TunnelCut, true}, Scenario{"UplinkLost", Fault::UplinkLost, true}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // `pisignerctl fleet status` on the proxy host: who signs, and why the other Pi does not.
@@ -230,7 +274,8 @@ TEST(FleetSoak, EveryFaultInTurn) {
                                      {"LedgerUnplugged", Fault::Unplugged, true},
                                      {"BatteryCritical", Fault::BatteryCritical, true, 5000ms},
                                      {"EtcdMemberKilled", Fault::EtcdMemberKilled, false},
-                                     {"TunnelCut", Fault::TunnelCut, true}};
+                                     {"TunnelCut", Fault::TunnelCut, true},
+                                     {"UplinkLost", Fault::UplinkLost, true}};
   Fleet fleet;
   ASSERT_TRUE(fleet.ready());
   Baker baker(fleet.proxy_host(), fleet.proxy_port());

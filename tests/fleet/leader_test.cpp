@@ -50,7 +50,7 @@ TEST(FleetEtcd, LeaderMovesOffTheSigningPi) {
   std::filesystem::copy_file(cluster.root_key(), ca / "root.key");
   nlohmann::json hostvars;
   for (int i = 0; i < 3; ++i) {
-    hostvars[i < 2 ? "pi" + std::to_string(i + 1) : "proxy"] = {{"wireguard_address", "127.0.0.1"},
+    hostvars[i < 2 ? "pi" + std::to_string(i + 1) : "proxy"] = {{"wireguard_address", cluster.host(i)},
                                                                   {"etcd_client_port", cluster.client_port(i)}};
   }
   const nlohmann::json vars = {{"groups", {{"signers", {"pi1", "pi2"}}, {"signer_proxies", {"proxy"}}}},
@@ -66,13 +66,16 @@ TEST(FleetEtcd, LeaderMovesOffTheSigningPi) {
                    (fleet.dir() / "leader-vars.json").string()});
   ASSERT_EQ(rc_render, 0) << out_render;
 
-  auto [rc, out] = run_command({"/bin/bash", script.string()});
+  // On the proxy host, as its timer runs it: every member over the tunnels.
+  auto on_proxy = fleet.in_proxy();
+  on_proxy.insert(on_proxy.end(), {"/bin/bash", script.string()});
+  auto [rc, out] = run_command(on_proxy);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("moved the leader from pi1 to proxy"), std::string::npos) << out;
   EXPECT_EQ(cluster.wait_for_leader(10s), 2);
   // Once a leader has settled on the proxy member, the script leaves it alone.
   std::this_thread::sleep_for(500ms);
-  auto [rc2, out2] = run_command({"/bin/bash", script.string()});
+  auto [rc2, out2] = run_command(on_proxy);
   ASSERT_EQ(rc2, 0) << out2;
   EXPECT_NE(out2.find("leader is not on pi1"), std::string::npos) << out2;
   EXPECT_EQ(cluster.leader(), 2);

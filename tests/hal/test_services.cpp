@@ -162,6 +162,9 @@ TestNetworkManager::TestNetworkManager(const std::string& bus_address) : conn_(c
           throw sdbus::Error("org.freedesktop.NetworkManager.UnknownConnection", "only the LTE profile here");
         }
         std::lock_guard lock(mutex_);
+        if (!lte_available_) {
+          throw sdbus::Error("org.freedesktop.NetworkManager.Device.NotAllowed", "no modem available for lte");
+        }
         lte_active_path_ = "/org/freedesktop/NetworkManager/ActiveConnection/" + std::to_string(next_active_++);
         lte_active_ = sdbus::createObject(*conn_, lte_active_path_);
         lte_active_->registerProperty("Id").onInterface(kActive).withGetter([] { return std::string("lte"); });
@@ -188,6 +191,11 @@ TestNetworkManager::~TestNetworkManager() { conn_->leaveEventLoop(); }
 bool TestNetworkManager::lte_active() const {
   std::lock_guard lock(mutex_);
   return lte_active_ != nullptr;
+}
+
+void TestNetworkManager::set_lte_available(bool available) {
+  std::lock_guard lock(mutex_);
+  lte_available_ = available;
 }
 
 void TestNetworkManager::set_wired_connectivity(bool full) {

@@ -41,6 +41,8 @@ class TestNetworkManager {
   ~TestNetworkManager();
   // Wired device eth0 keeps its link; connectivity FULL or NONE.
   void set_wired_connectivity(bool full);
+  // false: activating the LTE profile fails (no modem, no coverage), as NetworkManager reports it.
+  void set_lte_available(bool available);
   int activations() const { return activations_; }
   int deactivations() const { return deactivations_; }
   bool lte_active() const;
@@ -53,6 +55,7 @@ class TestNetworkManager {
   std::unique_ptr<sdbus::IObject> lte_active_;  // guarded by mutex_
   std::string lte_active_path_;                 // guarded by mutex_
   std::uint32_t wired_connectivity_ = 4;        // guarded by mutex_
+  bool lte_available_ = true;                   // guarded by mutex_
   int next_active_ = 1;
   std::atomic<int> activations_{0};
   std::atomic<int> deactivations_{0};

@@ -47,6 +47,26 @@ bool verifies(HttpClient& c, const std::string& payload_hex, const std::string& 
   return pk && sig && bytes && pisigner::tezos::verify(*pk, *bytes, *sig);
 }
 
+// Waits until /metrics has `line` (a whole sample line); the last /metrics body either way.
+std::string until_metric(HttpClient& c, const std::string& line, std::chrono::milliseconds limit = 5s) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string body;
+  do {
+    body = c.get("/metrics").body;
+    if (body.find("\n" + line + "\n") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  } while (std::chrono::steady_clock::now() - start < limit);
+  return body;
+}
+
+std::string hwm_state(const std::string& state, int value) {
+  return std::string("pisigner_ledger_hwm_state{key=\"") + kZebraTz1 + "\",state=\"" + state + "\"} " +
+         std::to_string(value);
+}
+std::string hwm_gap(long long gap) {
+  return std::string("pisigner_ledger_hwm_level_gap{key=\"") + kZebraTz1 + "\"} " + std::to_string(gap);
+}
+
 }  // namespace
 
 TEST(LedgerE2E, SignsBakingMessagesWithTheDevice) {
@@ -70,6 +90,11 @@ TEST(LedgerE2E, SignsBakingMessagesWithTheDevice) {
     }
   }
   EXPECT_TRUE(seen) << authz.dump();
+  // Device and store both at level 5: in step, nothing between them.
+  auto metrics = until_metric(c, hwm_state("in_step", 1));
+  EXPECT_NE(metrics.find("\n" + hwm_state("in_step", 1) + "\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\n" + hwm_state("device_behind", 0) + "\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\n" + hwm_gap(0) + "\n"), std::string::npos) << metrics;
   // The daemon's store refuses first; the device would too.
   auto lower = c.post(kKeyPath, quoted(attestation_hex(4, 0)));
   EXPECT_EQ(lower.status, 500);
@@ -237,6 +262,35 @@ TEST(LedgerE2E, DeviceWatermarkAheadOfTheStoreIsReportedAndRefusalsCounted) {
   }
   EXPECT_NE(detail.find("device main level 1000 is above the store's 5"), std::string::npos) << detail << c.get("/authorized").body;
   EXPECT_EQ(c.get("/authorized").status, 200);  // information only
+  // The health gauge says 1 for this warning as for ok; the watermark gauges tell them apart.
+  auto metrics = until_metric(c, hwm_state("device_ahead", 1));
+  EXPECT_NE(metrics.find("\n" + hwm_state("device_ahead", 1) + "\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\n" + hwm_state("in_step", 0) + "\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\n" + hwm_gap(-995) + "\n"), std::string::npos) << metrics;
+}
+
+// A store that knows levels the device never signed (a reset or replaced Ledger, an imported store):
+// the device alone would no longer stop them. Information on /authorized, device_behind in the gauge.
+TEST(LedgerE2E, DeviceWatermarkBehindTheStoreShowsInTheMetric) {
+  Vledger v;  // a fresh device: main level 0
+  TempDir dir("ledger-hwm-behind");
+  const std::string store = (dir.path() / "store").string();
+  auto [rc_init, out_init] = run_command({pisignerctl_path(), "hwm", "--store", store, "init"});
+  ASSERT_EQ(rc_init, 0) << out_init;
+  auto [rc_set, out_set] = run_command({pisignerctl_path(), "hwm", "--store", store, "set", "--kind", "attestation",
+                                        "--chain", "NetXxkAx4woPLyu", "--pkh", kZebraTz1, "--level", "500",
+                                        "--round", "0", "--yes"});
+  ASSERT_EQ(rc_set, 0) << out_set;
+  Daemon d(dir.path(), ledger_config(dir.path(), v.apdu_port()));
+  auto c = d.client();
+  ASSERT_LT(until_authorized(c, 200), 5s) << c.get("/authorized").body;
+  auto metrics = until_metric(c, hwm_state("device_behind", 1));
+  EXPECT_NE(metrics.find("\n" + hwm_state("device_behind", 1) + "\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\n" + hwm_state("in_step", 0) + "\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\n" + hwm_gap(500) + "\n"), std::string::npos) << metrics;
+  EXPECT_NE(c.get("/authorized").body.find("is below the store's 500"), std::string::npos) << c.get("/authorized").body;
+  EXPECT_EQ(c.get("/authorized").status, 200);  // information only: the store still refuses those levels
+  EXPECT_EQ(c.post(kKeyPath, quoted(attestation_hex(400, 0))).status, 500);
 }
 
 // Guards a crash: the admin API echoed the request path into its JSON reply, and a path that is

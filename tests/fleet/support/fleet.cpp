@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "support/netns.hpp"
+
 namespace pisigner::testing {
 namespace {
 
@@ -49,7 +51,10 @@ Fleet::Fleet() {
     ADD_FAILURE() << "the fleet's network namespaces: " << e.what();
     return;
   }
+  // Each member on its host's tunnel address, in its host's namespace: a cut tunnel isolates it.
   EtcdOptions eo;
+  eo.hosts = {FleetNetwork::pi_address(0), FleetNetwork::pi_address(1), FleetNetwork::proxy_tunnel_address()};
+  eo.netns = {net_->pi_netns_path(0), net_->pi_netns_path(1), net_->proxy_netns_path()};
   cluster_ = std::make_unique<EtcdCluster>(make_dir(dir_.path() / "etcd"), eo);
   if (!cluster_->ready()) return;
   for (const auto& f : {cluster_->client_key(), cluster_->password_file()}) {
@@ -63,7 +68,18 @@ Fleet::Fleet() {
     write_atomically(power_[i] / "BAT0/type", "Battery");
     write_atomically(power_[i] / "BAT0/voltage_now", "8100000");
     set_power(i, true, 90);
-    ledger_[i] = std::make_unique<Vledger>();
+    bus_[i] = std::make_unique<hal::testing::PrivateBus>();
+    if (bus_[i]->address().empty()) {
+      ADD_FAILURE() << "dbus-daemon did not start";
+      return;
+    }
+    nm_[i] = std::make_unique<hal::testing::TestNetworkManager>(bus_[i]->address());
+    mm_[i] = std::make_unique<hal::testing::TestModemManager>(bus_[i]->address());
+    mm_[i]->add_modem(60);
+    {
+      ScopedNetns in(net_->pi_netns_path(i));
+      ledger_[i] = std::make_unique<Vledger>();
+    }
     port_[i] = free_port();
     start_pi(i);
     if (!pi_[i] || pi_[i]->port() != port_[i]) return;
@@ -98,15 +114,28 @@ std::string Fleet::pi_config(int i) const {
          // The UPS on its fake sysfs tree; no logind (the grace period outlasts the test).
          "[ups]\nmodel = \"sysfs\"\nsysfs_root = " + quoted(power_[i].string()) + "\npoll_interval_s = 1\n"
          "min_charge_percent = 20\nmin_runtime_s = 0\ngrace_period_s = 3600\nbus = " +
-         quoted("unix:path=" + (dir / "nobus").string()) + "\n";
+         quoted("unix:path=" + (dir / "nobus").string()) + "\n"
+         // The uplink monitor on the Pi's test NetworkManager/ModemManager, switching within seconds.
+         "[uplink]\nenabled = true\nwired_interface = \"eth0\"\nlte_connection = \"lte\"\nfailover_after_s = 1\n"
+         "failback_after_s = 2\npoll_interval_s = 1\nbus = " + quoted(bus_[i]->address()) + "\n";
+}
+
+void Fleet::ledger_ctl(int i, const std::string& cmd, const std::string& arg) {
+  ScopedNetns in(net_->pi_netns_path(i));
+  ledger_[i]->ctl(cmd, arg);
 }
 
 void Fleet::start_pi(int i) {
   pi_[i].reset();
+  ScopedNetns in(net_->pi_netns_path(i));
   pi_[i] = std::make_unique<Daemon>(make_dir(dir_.path() / ("pi" + std::to_string(i + 1))), pi_config(i));
 }
 
 void Fleet::kill_pi(int i) { pi_[i]->kill9(); }
+
+void Fleet::set_wired(int i, bool connected) { nm_[i]->set_wired_connectivity(connected); }
+void Fleet::set_lte_available(int i, bool available) { nm_[i]->set_lte_available(available); }
+bool Fleet::lte_active(int i) const { return nm_[i]->lte_active(); }
 
 bool Fleet::start_haproxy() {
   haproxy_port_ = free_port();

@@ -1,8 +1,11 @@
 // The two-Pi fleet on one machine, for the end-to-end failover tests: a three-member etcd cluster
 // (TLS, RBAC), two pisignerd each with its own virtual Ledger on the same seed and the shared
-// watermark, and Debian's haproxy running the config the signer_proxy role renders, in its own
-// network namespace. Each Pi reaches it over its own veth link (its "tunnel"), which the test can
-// take down (FleetNetwork).
+// watermark, their UPS on fake sysfs trees and their uplink monitors on test NetworkManager and
+// ModemManager services (a private dbus-daemon per Pi), and Debian's haproxy running the config the
+// signer_proxy role renders. Each Pi (its
+// pisignerd, Ledger and etcd member) and the proxy host (HAProxy, the third member) has its own
+// network namespace; each Pi reaches the proxy, and the other Pi, over its own veth link (its
+// "tunnel"), which the test can take down (FleetNetwork).
 #pragma once
 
 #include <chrono>
@@ -16,10 +19,12 @@
 #include <tuple>
 #include <vector>
 
+#include "private_bus.hpp"
 #include "support/daemon.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/network.hpp"
 #include "support/vledger.hpp"
+#include "test_services.hpp"
 
 namespace pisigner::testing {
 
@@ -46,13 +51,21 @@ class Fleet {
   // http://<address>:<port> of Pi i's signer over its tunnel.
   std::string pi_url(int i) const { return "http://" + FleetNetwork::pi_address(i) + ":" + std::to_string(port_[i]); }
   EtcdCluster& cluster() { return *cluster_; }
-  Vledger& ledger(int i) { return *ledger_[i]; }
+  // `pisigner-vledger ctl <cmd> [arg]` on Pi i's virtual Ledger (in the Pi's namespace).
+  void ledger_ctl(int i, const std::string& cmd, const std::string& arg = "");
+  // argv prefix that runs a command on the proxy host (its namespace).
+  std::vector<std::string> in_proxy() const { return net_->in_proxy(); }
   void set_tunnel(int i, bool up) { net_->set_tunnel(i, up); }
   const CheckTiming& timing() const { return timing_; }
 
   // The Pi's UPS (a fake power_supply class tree, read every second): mains or battery at a
   // charge; at or below 20 % on battery the UPS is critical and /authorized turns red.
   void set_power(int i, bool mains, int charge_percent);
+  // The Pi's uplink, as its (test) NetworkManager and ModemManager tell its uplink monitor: the wired
+  // link's connectivity, and whether activating LTE can succeed. The tunnel is separate (set_tunnel).
+  void set_wired(int i, bool connected);
+  void set_lte_available(int i, bool available);
+  bool lte_active(int i) const;  // the monitor asked NetworkManager for LTE and it is up
   void kill_pi(int i);   // SIGKILL pisignerd
   void start_pi(int i);  // (re)start it on its port with its store
   // HAProxy's operational state of server "pi<i+1>" from the stats socket: true when UP.
@@ -74,6 +87,10 @@ class Fleet {
   std::unique_ptr<Vledger> ledger_[2];
   std::filesystem::path power_[2];
   std::uint16_t port_[2] = {0, 0};
+  // Each Pi's system bus with its NetworkManager and ModemManager (one LTE modem); outlive pi_.
+  std::unique_ptr<hal::testing::PrivateBus> bus_[2];
+  std::unique_ptr<hal::testing::TestNetworkManager> nm_[2];
+  std::unique_ptr<hal::testing::TestModemManager> mm_[2];
   std::unique_ptr<Daemon> pi_[2];
   std::unique_ptr<Process> haproxy_;
   std::uint16_t haproxy_port_ = 0;

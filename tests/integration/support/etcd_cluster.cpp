@@ -1,4 +1,5 @@
 #include "etcd_cluster.hpp"
+#include "netns.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -146,9 +147,11 @@ bool EtcdCluster::make_certs() {
   }
   // Members need both EKUs: peers present them as client certs, and the gateway dials its own
   // gRPC port with them (serverAuth alone makes every /v3 call fail with 503).
-  for (const auto& m : members_) {
+  for (int i = 0; i < size(); ++i) {
+    const auto& m = members_[static_cast<std::size_t>(i)];
+    const std::string san = host(i) == "127.0.0.1" ? "IP:127.0.0.1" : "IP:127.0.0.1,IP:" + host(i);
     if (!key_and_csr(m->name, "/CN=" + m->name) ||
-        !sign(m->name, "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")) {
+        !sign(m->name, "subjectAltName=" + san + "\nextendedKeyUsage=serverAuth,clientAuth\n")) {
       return false;
     }
   }
@@ -160,17 +163,21 @@ std::vector<std::string> EtcdCluster::member_argv(int i) const {
   const auto& m = *members_.at(static_cast<std::size_t>(i));
   const std::string scheme = options_.tls ? "https://" : "http://";
   std::string initial;
-  for (const auto& p : members_) {
+  for (int p = 0; p < size(); ++p) {
     if (!initial.empty()) initial += ",";
-    initial += p->name + "=" + scheme + "127.0.0.1:" + std::to_string(p->peer_port);
+    initial += members_[static_cast<std::size_t>(p)]->name + "=" + scheme + host(p) + ":" +
+               std::to_string(members_[static_cast<std::size_t>(p)]->peer_port);
   }
-  const std::string client_url = scheme + "127.0.0.1:" + std::to_string(m.client_port);
-  const std::string peer_url = scheme + "127.0.0.1:" + std::to_string(m.peer_port);
+  const std::string client_url = scheme + host(i) + ":" + std::to_string(m.client_port);
+  const std::string peer_url = scheme + host(i) + ":" + std::to_string(m.peer_port);
+  // As the roles render it: a member on another address answers on its host's loopback too.
+  const std::string local_url =
+      host(i) == "127.0.0.1" ? "" : "," + scheme + "127.0.0.1:" + std::to_string(m.client_port);
   // `--initial-cluster-state new` is ignored once the data dir holds a member: restarts reuse argv.
   std::vector<std::string> argv = {kEtcd,
                                    "--name=" + m.name,
                                    "--data-dir=" + (dir_ / (m.name + ".data")).string(),
-                                   "--listen-client-urls=" + client_url,
+                                   "--listen-client-urls=" + client_url + local_url,
                                    "--advertise-client-urls=" + client_url,
                                    "--listen-peer-urls=" + peer_url,
                                    "--initial-advertise-peer-urls=" + peer_url,
@@ -263,7 +270,12 @@ std::vector<std::string> EtcdCluster::endpoints() const {
 }
 
 std::string EtcdCluster::endpoint(int i) const {
-  return std::string(options_.tls ? "https://" : "http://") + "127.0.0.1:" + std::to_string(client_port(i));
+  return std::string(options_.tls ? "https://" : "http://") + host(i) + ":" + std::to_string(client_port(i));
+}
+
+std::string EtcdCluster::host(int i) const {
+  const auto at = static_cast<std::size_t>(i);
+  return at < options_.hosts.size() && !options_.hosts[at].empty() ? options_.hosts[at] : "127.0.0.1";
 }
 
 std::uint16_t EtcdCluster::client_port(int i) const { return members_.at(static_cast<std::size_t>(i))->client_port; }
@@ -300,6 +312,8 @@ void EtcdCluster::start(int i) {
   // Members die with the test even when it is SIGKILLed (ctest timeout): setpriv execs etcd with
   // PR_SET_PDEATHSIG, so the pid stays etcd's.
   if (std::filesystem::exists(kSetpriv)) argv.insert(argv.begin(), {kSetpriv, "--pdeathsig", "KILL", "--"});
+  const auto at = static_cast<std::size_t>(i);
+  ScopedNetns in(at < options_.netns.size() ? options_.netns[at] : "");
   m.proc = std::make_unique<Process>(argv, (dir_ / (m.name + ".log")).string());
 }
 

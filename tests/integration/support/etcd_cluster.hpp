@@ -1,4 +1,4 @@
-// A real etcd cluster (Debian's etcd 3.4) on 127.0.0.1 for integration tests: its own tiny CA,
+// A real etcd cluster (Debian's etcd 3.4) on 127.0.0.1 (or given addresses) for integration tests: its own tiny CA,
 // mutual TLS, RBAC for the signer, free ports, and controls to kill, stop and restart members and
 // to fill the backend until the NOSPACE alarm. Never uses 2379/2380 (a packaged etcd.service may
 // be running there).
@@ -27,6 +27,11 @@ struct EtcdOptions {
   std::optional<std::uint64_t> quota_backend_bytes;  // needed by raise_nospace(); e.g. 1 MiB
   int heartbeat_ms = 50;
   int election_ms = 500;
+  // Per member (missing entries: the defaults): the address it listens on and advertises, and the
+  // network namespace (/run/netns/<name>) it runs in. The caller must reach every address. A member
+  // on another address also listens for clients on 127.0.0.1 (its namespace's), as the roles set it.
+  std::vector<std::string> hosts;  // default 127.0.0.1
+  std::vector<std::string> netns;  // default the caller's
 };
 
 // Not thread-safe. Call start() (and the constructor) from a thread that outlives the members:
@@ -45,10 +50,11 @@ class EtcdCluster {
   bool ready() const { return ready_; }  // the constructor succeeded
   int size() const { return options_.members; }
 
-  // Client URLs "https://127.0.0.1:PORT" ("http://" without tls), index = member.
+  // Client URLs "https://<host>:PORT" ("http://" without tls), index = member.
   std::vector<std::string> endpoints() const;
   std::string endpoint(int i) const;
   std::uint16_t client_port(int i) const;
+  std::string host(int i) const;  // the address member i listens on
   // TLS files (empty strings without tls). client_cert/key: the CN-less pair (O=pisigner) that
   // the JSON gateway accepts; a cert with a CN gets 400 "CommonName ... will be ignored".
   std::string ca_file() const;
