@@ -31,19 +31,28 @@ std::string request(const std::string& method, const std::string& target, const 
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
-// One fresh connection, one request, its reply's status (0: dropped with no reply).
+constexpr int kDropped = 0;    // the server closed the connection without a reply we could read
+constexpr int kNoAnswer = -2;  // neither a reply nor a close within the deadline
+
+// One fresh connection, one request: its reply's status, kDropped or kNoAnswer.
 int one_shot(std::uint16_t port, const std::string& bytes) {
   RawConn c(port);
   if (!c.ok()) return -1;
   c.send(bytes);
   auto r = c.read_reply(5s);
-  return r ? r->status : 0;
+  if (r) return r->status;
+  return c.closed_by_peer(0ms) ? kDropped : kNoAnswer;
 }
+
+// For requests the server refuses before reading them whole: it answers and closes with the
+// client's bytes unread, so the kernel may reset the connection and discard the reply before the
+// client reads it. The error or the drop are both a refusal; hanging is not.
+int answered_or_dropped(int status, int expected) { return status == kDropped ? expected : status; }
 
 class Hostile : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    raise_fd_limit(4096);
+    fd_limit_ = raise_fd_limit(4096);
     dir_ = new TempDir("hostile");
     daemon_ = new Daemon(dir_->path(), hostile_config(dir_->path()));
     port_ = daemon_->port();
@@ -54,6 +63,11 @@ class Hostile : public ::testing::Test {
     delete honest_;
     delete daemon_;
     delete dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_GE(fd_limit_, 2600u) << "needs descriptors for 1,100 connections at both ends (RLIMIT_NOFILE hard limit)";
+    ASSERT_NE(port_, 0) << "pisignerd did not start";
   }
 
   static int per_phase() { return long_form() ? 3000 : 300; }
@@ -80,8 +94,9 @@ class Hostile : public ::testing::Test {
     const double p99 = report(name, latencies, baseline_p99);
     EXPECT_EQ(honest_->failures(), failures_before) << name << ": honest signatures were refused";
     EXPECT_GT(rounds.load(), 0);
-    // A sanity bound only: an attack that stalls the baker shows as 20x, noise does not.
-    EXPECT_LT(p99, 20 * std::max(baseline_p99, 2.0)) << name;
+    // A sanity bound only: a baker stalled until the attackers time out (header_timeout_s, 2 s)
+    // shows; a busy machine's scheduling noise (tens of ms at the 99th percentile) does not.
+    EXPECT_LT(p99, std::max(20 * baseline_p99, 1000.0)) << name;
     ASSERT_TRUE(daemon_->process().running()) << name << ": the daemon died\n" << daemon_->log();
   }
 
@@ -91,6 +106,7 @@ class Hostile : public ::testing::Test {
   static inline Daemon* daemon_ = nullptr;
   static inline HonestSigner* honest_ = nullptr;
   static inline std::uint16_t port_ = 0;
+  static inline std::uint64_t fd_limit_ = 0;
 };
 
 // Slow clients hold a connection open by sending a request a byte at a time: each is dropped at
@@ -124,25 +140,26 @@ TEST_F(Hostile, SlowlorisHeadersAreDroppedAtTheHeaderTimeout) {
   });
 }
 
-// More slow clients than server.max_connections: none is idle, so none can be evicted, and the
-// acceptor pauses until the header timeout drops them. A baker already connected keeps signing on
-// its keep-alive connection; a new connection waits at most the header timeout (printed).
-TEST_F(Hostile, SlowlorisBeyondTheCapDelaysOnlyNewConnections) {
+// More slow clients than server.max_connections: at the cap the connection that has been sending
+// its request for longest makes room, so a new client is served at once, while the slow ones still
+// hold (they are dropped only at the header timeout), and the baker's keep-alive connection, idle
+// between two signatures, is never the one closed.
+TEST_F(Hostile, SlowlorisBeyondTheCapMakesRoomForANewClient) {
   under_attack("slowloris beyond the cap (1100)", [&] {
     std::vector<RawConn> slow;
     for (int i = 0; i < 1100; ++i) {
       slow.emplace_back(port());  // past the cap the kernel's backlog holds them
       slow.back().send("GET /authorized HTTP/1.1\r\nX-Slow: ");
     }
-    const auto t0 = std::chrono::steady_clock::now();
     RawConn late(port());
     late.send(request("GET", "/healthz", ""));
     auto r = late.read_reply(std::chrono::seconds(3 * kHeaderTimeoutS + 5));
     ASSERT_TRUE(r.has_value()) << "a new client was never served during a slowloris beyond the cap";
     EXPECT_EQ(r->status, 200);
-    std::printf("%-34s a new connection waited %.0f ms (header_timeout_s = %d)\n", "slowloris beyond the cap",
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
-                kHeaderTimeoutS);
+    // Served before the header timeout freed the slots: most slow connections are still open.
+    std::size_t still_open = 0;
+    for (auto& c : slow) still_open += c.closed_by_peer(0ms) ? 0 : 1;
+    EXPECT_GT(still_open, slow.size() / 2) << "the new client waited for the header timeout";
   });
 }
 
@@ -159,8 +176,10 @@ TEST_F(Hostile, HugeHeadersAre431) {
   under_attack("huge headers (16 KiB, 1 MiB)", [&] {
     std::string pad;
     while (pad.size() < 16 * 1024) pad += "X-Pad-" + std::to_string(pad.size()) + ": " + std::string(100, 'p') + "\r\n";
-    EXPECT_EQ(one_shot(port(), request("GET", "/authorized", "", pad)), 431);
-    EXPECT_EQ(one_shot(port(), request("GET", "/authorized", "", "X-Big: " + std::string(20000, 'b') + "\r\n")), 431);
+    EXPECT_EQ(answered_or_dropped(one_shot(port(), request("GET", "/authorized", "", pad)), 431), 431);
+    EXPECT_EQ(answered_or_dropped(
+                  one_shot(port(), request("GET", "/authorized", "", "X-Big: " + std::string(20000, 'b') + "\r\n")), 431),
+              431);
     // A client that streams headers without end: answered 431 and cut once past the limit.
     RawConn c(port());
     c.send("GET /authorized HTTP/1.1\r\n");
@@ -236,8 +255,8 @@ TEST_F(Hostile, ChunkedBodiesAreSignedOrRefusedLikeAnyOther) {
     EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_TRUE(json::parse(r->body, nullptr, false).contains("signature")) << r->body;
     // A chunk larger than server.body_limit: 413 before it arrives; a chunk size that is not hex: 400.
-    EXPECT_EQ(one_shot(port(), head + "fffff\r\n" + std::string(1000, 'a')), 413);
-    EXPECT_EQ(one_shot(port(), head + "zz\r\nab\r\n0\r\n\r\n"), 400);
+    EXPECT_EQ(answered_or_dropped(one_shot(port(), head + "fffff\r\n" + std::string(1000, 'a')), 413), 413);
+    EXPECT_EQ(answered_or_dropped(one_shot(port(), head + "zz\r\nab\r\n0\r\n\r\n"), 400), 400);
     EXPECT_EQ(one_shot(port(), head + "ffffffffffffffffffff\r\n"), 400);
   });
 }
@@ -246,9 +265,10 @@ TEST_F(Hostile, InvalidUtf8AndNulBytesAreRefused) {
   const std::string att = attestation_hex(5, 0);
   under_attack("invalid UTF-8 and NUL bytes", [&] {
     EXPECT_EQ(one_shot(port(), request("GET", "/keys/tz1\xff\xfe", "")), 400);
-    EXPECT_EQ(one_shot(port(), request("GET", std::string("/keys/tz1\0ab", 12), "")), 400);
+    EXPECT_EQ(answered_or_dropped(one_shot(port(), request("GET", std::string("/keys/tz1\0ab", 12), "")), 400), 400);
     EXPECT_EQ(one_shot(port(), request("GET", "/\xc3\x28", "")), 404);
-    EXPECT_EQ(one_shot(port(), request("GET", "/healthz", "", std::string("X-Nul: a\0b\r\n", 12))), 400);
+    EXPECT_EQ(answered_or_dropped(one_shot(port(), request("GET", "/healthz", "", std::string("X-Nul: a\0b\r\n", 12))), 400),
+              400);
     EXPECT_EQ(one_shot(port(), request("GET", "/healthz", "", "X-Latin: caf\xe9\r\n")), 200);  // obs-text: allowed
     EXPECT_EQ(one_shot(port(), request("POST", kKeyPath, "\"\xff\xfe\"")), 400);
     EXPECT_EQ(one_shot(port(), request("POST", kKeyPath, std::string("\"13\0\"", 5))), 400);
@@ -263,13 +283,15 @@ TEST_F(Hostile, VeryLongPathsAndQueriesAreRefused) {
   under_attack("long paths and queries", [&] {
     EXPECT_EQ(one_shot(port(), request("GET", "/keys/" + std::string(7000, 'z'), "")), 400);
     EXPECT_EQ(one_shot(port(), request("GET", "/" + std::string(7000, 'z'), "")), 404);
-    EXPECT_EQ(one_shot(port(), request("GET", "/keys/" + std::string(100000, 'z'), "")), 431);
+    EXPECT_EQ(answered_or_dropped(one_shot(port(), request("GET", "/keys/" + std::string(100000, 'z'), "")), 431), 431);
     std::string many;
     for (int i = 0; i < 700; ++i) many += "&x" + std::to_string(i) + "=1";
     EXPECT_EQ(one_shot(port(), request("POST", kKeyPath + "?version=1" + many, quoted(att))), 500);  // no auth
     EXPECT_EQ(one_shot(port(), request("POST", kKeyPath + "?authentication=" + std::string(7000, 'e'), quoted(att))),
               500);
-    EXPECT_EQ(one_shot(port(), request("POST", kKeyPath + "?x=" + std::string(100000, 'q'), quoted(att))), 431);
+    EXPECT_EQ(answered_or_dropped(
+                  one_shot(port(), request("POST", kKeyPath + "?x=" + std::string(100000, 'q'), quoted(att))), 431),
+              431);
   });
 }
 
