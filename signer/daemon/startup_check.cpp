@@ -1,5 +1,8 @@
 #include "startup_check.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "cluster_wiring.hpp"
 #include "key_loader.hpp"
 #include "pisigner/http/server.hpp"
@@ -9,15 +12,31 @@ namespace pisigner::daemon {
 
 namespace {
 
+bool loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 Result<void, Error> check_listen(const config::Config& cfg) {
-  auto each = [&](const std::vector<std::string>& list, const char* key) -> Result<void, Error> {
+  auto each = [&](const std::vector<std::string>& list, const char* key, bool loopback_only) -> Result<void, Error> {
     for (const auto& l : list) {
-      if (auto ep = http::parse_endpoint(l); !ep) return fail(Error{cfg.source + ": " + key + ": " + ep.error().message});
+      auto ep = http::parse_endpoint(l);
+      if (!ep) return fail(Error{cfg.source + ": " + key + ": " + ep.error().message});
+      // The admin API authorizes keys on the Ledger and resets its watermark, and has no
+      // authentication of its own: only local users (pisignerctl over SSH) may reach it.
+      if (loopback_only && !loopback(ep->host)) {
+        return fail(Error{cfg.source + ": " + key + ": '" + l +
+                          "' is not a loopback address; the admin API is served on loopback only "
+                          "(127.0.0.1, ::1 or localhost; reach it over ssh)"});
+      }
     }
     return {};
   };
-  if (auto r = each(cfg.server.listen, "server.listen"); !r) return r;
-  return each(cfg.server.admin_listen, "server.admin_listen");
+  if (auto r = each(cfg.server.listen, "server.listen", false); !r) return r;
+  return each(cfg.server.admin_listen, "server.admin_listen", true);
 }
 
 }  // namespace

@@ -502,6 +502,36 @@ TEST(Server, AtTheCapAnIdleConnectionOnAnyThreadMakesRoom) {
   EXPECT_EQ(s.server->stats().evicted, 1u);
 }
 
+// A slow sender (a request still arriving) makes room before an idle keep-alive connection: a
+// slowloris must not hold every slot while the baker's connection, idle between two signatures,
+// is the one closed. Every slow sender is older than the idle signer here.
+TEST(Server, AtTheCapASlowSenderMakesRoomBeforeAnIdleConnection) {
+  ServerOptions o = capped(4, 1);
+  o.header_timeout = 30s;  // the slow senders are closed by the cap here, never by their deadline
+  Stack s(o);
+  beast::error_code ec;
+  std::vector<std::unique_ptr<Client>> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(std::make_unique<Client>(s.port));
+    ASSERT_FALSE(slow.back()->write_raw("GET /healthz HTTP/1.1\r\nX-Slow: ")) << "slow client " << i;
+  }
+  Client signer(s.port);
+  int level = 1;
+  ASSERT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec).result_int(), 200);
+  std::vector<std::unique_ptr<Client>> late;  // kept open: each needs a slot of its own
+  for (int k = 0; k < 3; ++k) {
+    late.push_back(std::make_unique<Client>(s.port));
+    auto r = late.back()->request("GET", "/healthz", "", ec);
+    ASSERT_FALSE(ec) << "connection " << k << " over the cap: " << ec.message();
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_TRUE(closed_by_server(*slow[static_cast<std::size_t>(k)])) << "slow connection " << k << " still open";
+    auto sig = signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec);
+    ASSERT_FALSE(ec) << "the idle signer's connection was closed for a newcomer: " << ec.message();
+    EXPECT_EQ(sig.result_int(), 200);
+  }
+  EXPECT_EQ(s.server->stats().evicted, 3u);
+}
+
 // With no connection idle the acceptor waits (the client sits in the kernel backlog) instead of
 // cutting a signature short; the client is served once the sign's connection is idle.
 TEST(Server, AtTheCapWithNoIdleConnectionTheNextClientWaitsForRoom) {

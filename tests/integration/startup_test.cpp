@@ -172,6 +172,27 @@ TEST(Startup, WrongPassphraseExits78) {
   EXPECT_EQ(rc2, 0) << out2;
 }
 
+// The admin API (Ledger authorize, deauthorize, reset-hwm) has no authentication: loopback only.
+TEST(Startup, AdminApiOffLoopbackIsRefused) {
+  TempDir dir("adminlisten");
+  for (const std::string addr : {"0.0.0.0:0", "[::]:0", "10.77.0.2:6733", "128.0.0.1:0"}) {
+    std::string text = config_with(dir.path(), soft_key(kBootstrap1Sk));
+    text.replace(text.find("admin_listen = []"), 17, "admin_listen = [\"" + addr + "\"]");
+    write_config(dir.path() / "c.toml", text);
+    for (const auto& [rc, out] : {check_config(dir.path() / "c.toml"), start(dir.path() / "c.toml")}) {
+      EXPECT_EQ(rc, kExitConfig) << addr << ": " << out;
+      EXPECT_NE(out.find("server.admin_listen: '" + addr + "' is not a loopback address"), std::string::npos) << out;
+    }
+  }
+  for (const std::string addr : {"127.0.0.1:0", "127.0.0.2:0", "[::1]:0", "localhost:0"}) {
+    std::string text = config_with(dir.path(), soft_key(kBootstrap1Sk));
+    text.replace(text.find("admin_listen = []"), 17, "admin_listen = [\"" + addr + "\"]");
+    write_config(dir.path() / "c.toml", text);
+    auto [rc, out] = check_config(dir.path() / "c.toml");
+    EXPECT_EQ(rc, 0) << addr << ": " << out;
+  }
+}
+
 TEST(Startup, BadListenAddressExits78) {
   TempDir dir("badlisten");
   std::string text = config_with(dir.path(), soft_key(kBootstrap1Sk));

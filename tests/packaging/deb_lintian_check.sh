@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packs the build tree with CPack (into a temporary directory) and runs lintian on the .deb:
-# any error fails; warnings are printed. Exit 77 (skipped) without lintian.
+# any error fails, and so does any hardening-no-* tag (PIE, RELRO, BIND_NOW, fortify, stack
+# protector: some are only "info", hence -I); warnings are printed. Exit 77 (skipped) without lintian.
 # usage: deb_lintian_check.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
@@ -11,7 +12,12 @@ trap 'rm -rf "$T"' EXIT
 deb=$(ls "$T"/*.deb)
 dpkg-deb -I "$deb" | sed -n 's/^ \(Package\|Version\|Architecture\|Depends\):/&/p'
 rc=0
-lintian --fail-on error "$deb" >"$T/lintian.log" 2>&1 || rc=$?
+lintian --fail-on error -I "$deb" >"$T/lintian.log" 2>&1 || rc=$?
 grep -v "running with root privileges" "$T/lintian.log" || true
 [ "$rc" = 0 ] || { echo "FAIL: lintian reported errors" >&2; exit 1; }
-echo "lintian: no errors"
+if grep -q 'hardening-no-' "$T/lintian.log"; then
+  echo "FAIL: lintian hardening tags (see cmake/Hardening.cmake):" >&2
+  grep 'hardening-no-' "$T/lintian.log" >&2
+  exit 1
+fi
+echo "lintian: no errors, no hardening-no-* tag"

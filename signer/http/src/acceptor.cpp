@@ -27,8 +27,14 @@ struct Acceptor::Listener {
   bool pending = false;  // an accept, a readiness wait or a backoff is outstanding
 };
 
-Acceptor::Acceptor(std::vector<asio::io_context*> ios, std::vector<IdleList*> idle, Connections& conns, Open open)
-    : ios_(std::move(ios)), idle_(std::move(idle)), conns_(conns), open_(std::move(open)), room_timer_(*ios_.front()) {
+Acceptor::Acceptor(std::vector<asio::io_context*> ios, std::vector<IdleList*> idle, std::vector<IdleList*> slow,
+                   Connections& conns, Open open)
+    : ios_(std::move(ios)),
+      idle_(std::move(idle)),
+      slow_(std::move(slow)),
+      conns_(conns),
+      open_(std::move(open)),
+      room_timer_(*ios_.front()) {
   conns_.wake = [this] { asio::post(*ios_.front(), [this] { resume(); }); };
 }
 
@@ -122,8 +128,12 @@ void Acceptor::back_off(Listener& l, error_code ec) {
   });
 }
 
-// At the cap with a client waiting: close the longest-idle connection; the acceptors resume when
-// a connection closes (Connections::closed), or look again shortly if none was idle.
+// At the cap with a client waiting: close the connection that has been receiving a request for
+// longest, else the longest-idle one; the acceptors resume when a connection closes
+// (Connections::closed), or look again shortly if none could be closed. Slow senders go first: a
+// request arrives in one read from a client that means it, and a slowloris would otherwise keep
+// every slot (none of its connections is idle) while a baker's keep-alive connection, idle between
+// two signatures, was the one closed for the next of them.
 void Acceptor::make_room() {
   conns_.paused.store(true);
   if (!conns_.full()) {  // a connection closed before we paused
@@ -131,15 +141,24 @@ void Acceptor::make_room() {
     return;
   }
   if (evicting_) return;  // its outcome comes back here
-  std::size_t best = idle_.size();
-  std::int64_t oldest = IdleList::kNone;
-  for (std::size_t i = 0; i < idle_.size(); ++i) {
-    if (const auto t = idle_[i]->oldest(); t < oldest) {
-      oldest = t;
-      best = i;
+  auto oldest_of = [](const std::vector<IdleList*>& lists) {
+    std::size_t best = lists.size();
+    std::int64_t oldest = IdleList::kNone;
+    for (std::size_t i = 0; i < lists.size(); ++i) {
+      if (const auto t = lists[i]->oldest(); t < oldest) {
+        oldest = t;
+        best = i;
+      }
     }
+    return best;
+  };
+  std::vector<IdleList*>* lists = &slow_;
+  std::size_t best = oldest_of(slow_);
+  if (best == slow_.size()) {
+    lists = &idle_;
+    best = oldest_of(idle_);
   }
-  if (best == idle_.size()) {
+  if (best == lists->size()) {
     if (room_timer_pending_) return;
     room_timer_pending_ = true;
     room_timer_.expires_after(kRoomRecheck);
@@ -150,8 +169,8 @@ void Acceptor::make_room() {
     return;
   }
   evicting_ = true;
-  asio::post(*ios_[best], [this, best] {
-    const bool closed = idle_[best]->evict_oldest();
+  asio::post(*ios_[best], [this, best, list = (*lists)[best]] {
+    const bool closed = list->evict_oldest();
     if (closed) conns_.evicted.fetch_add(1, std::memory_order_relaxed);
     asio::post(*ios_.front(), [this, closed] {
       evicting_ = false;

@@ -1,5 +1,6 @@
-// The listening sockets of one server: the connection cap (make room by closing the longest-idle
-// connection, or pause with clients left in the kernel backlog) and the backoff on accept errors.
+// The listening sockets of one server: the connection cap (make room by closing the connection
+// that has been receiving a request for longest, else the longest-idle one, or pause with clients
+// left in the kernel backlog) and the backoff on accept errors.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -19,12 +20,14 @@ namespace pisigner::http::detail {
 
 class Acceptor {
  public:
-  // Starts a session for an accepted socket, which belongs to ios[slot] and idle[slot].
+  // Starts a session for an accepted socket, which belongs to ios[slot], idle[slot] and slow[slot].
   using Open = std::function<void(boost::asio::ip::tcp::socket, std::size_t slot)>;
 
   // The listening sockets and timers run on ios[0]; accepted sockets are dealt round-robin.
-  // Sets conns.wake. All pointers outlive the Acceptor.
-  Acceptor(std::vector<boost::asio::io_context*> ios, std::vector<IdleList*> idle, Connections& conns, Open open);
+  // idle[i]: keep-alive connections of ios[i] waiting for a request; slow[i]: those whose request
+  // did not arrive in one read and is still coming. Sets conns.wake. All pointers outlive the Acceptor.
+  Acceptor(std::vector<boost::asio::io_context*> ios, std::vector<IdleList*> idle, std::vector<IdleList*> slow,
+           Connections& conns, Open open);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -45,6 +48,7 @@ class Acceptor {
 
   std::vector<boost::asio::io_context*> ios_;
   std::vector<IdleList*> idle_;
+  std::vector<IdleList*> slow_;
   Connections& conns_;
   Open open_;
   // Touched on ios[0] only (after start()).

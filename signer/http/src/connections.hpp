@@ -23,7 +23,8 @@ namespace pisigner::http::detail {
 // on with the other handlers (Asio allows run() again after one).
 void run_io(boost::asio::io_context& io, const std::function<void(const std::exception_ptr&)>& on_error);
 
-// The keep-alive connections of one I/O thread that wait for their next request, oldest first.
+// Connections of one I/O thread in one state, oldest first: keep-alive ones waiting for their next
+// request, or (a second list) those whose request is still arriving.
 // enter/leave/evict_oldest run on that thread only; oldest() may be read from any thread.
 class IdleList {
  public:

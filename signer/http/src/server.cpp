@@ -66,12 +66,13 @@ Response internal_error() { return Response{500, "text/plain", "Internal server 
 // timer per connection checks it at the deadline or every min(header_timeout, idle_timeout).
 class Session : public std::enable_shared_from_this<Session>, private IdleList::Node {
  public:
-  Session(tcp::socket socket, Shared& shared, IdleList& idle)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(shared), idle_(idle) {
+  Session(tcp::socket socket, Shared& shared, IdleList& idle, IdleList& slow)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(shared), idle_(idle), slow_(slow) {
     shared_.conns.opened();
   }
   ~Session() {
     idle_.leave(*this);
+    slow_.leave(slow_node_);
     shared_.conns.closed();
   }
 
@@ -91,6 +92,13 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
   static constexpr SteadyClock::rep kNever = std::numeric_limits<SteadyClock::rep>::max();
 
   void evict() override { close(); }
+
+  // The session's place on the slow list (a session is on at most one of the two lists at a time).
+  struct SlowNode final : IdleList::Node {
+    explicit SlowNode(Session& s) : session(s) {}
+    void evict() override { session.close(); }
+    Session& session;
+  };
 
   // I/O thread.
   void read_next() {
@@ -136,11 +144,13 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
   // I/O thread: the rest of a request that did not come in one piece.
   void read_request() {
     set_deadline(shared_.options.header_timeout);
+    slow_.enter(slow_node_);  // under the connection cap, the slowest sender makes room first
     bhttp::async_read(socket_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read_error(beast::error_code ec) {
+    slow_.leave(slow_node_);
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::error::bad_descriptor) {
       return close();
@@ -159,6 +169,7 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
 
   void on_read(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    slow_.leave(slow_node_);
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
@@ -313,6 +324,8 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
   asio::steady_timer timer_;  // I/O thread only
   Shared& shared_;
   IdleList& idle_;
+  IdleList& slow_;
+  SlowNode slow_node_{*this};
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::atomic<SteadyClock::rep> deadline_{kNever};  // written by the request's thread, read by the timer
@@ -333,22 +346,26 @@ struct Server::Impl {
     shared.conns.cap = std::max(1, shared.options.max_connections);
     std::vector<asio::io_context*> io_list;
     std::vector<IdleList*> idle_list;
+    std::vector<IdleList*> slow_list;
     for (int i = 0; i < std::max(1, shared.options.io_threads); ++i) {
       ios.push_back(std::make_unique<asio::io_context>(1));
       idle.push_back(std::make_unique<IdleList>());
+      slow.push_back(std::make_unique<IdleList>());
       io_list.push_back(ios.back().get());
       idle_list.push_back(idle.back().get());
+      slow_list.push_back(slow.back().get());
     }
-    acceptor = std::make_unique<detail::Acceptor>(std::move(io_list), std::move(idle_list), shared.conns,
-                                                  [this](tcp::socket socket, std::size_t slot) {
-                                                    std::make_shared<Session>(std::move(socket), shared, *idle[slot])
-                                                        ->start();
-                                                  });
+    acceptor = std::make_unique<detail::Acceptor>(
+        std::move(io_list), std::move(idle_list), std::move(slow_list), shared.conns,
+        [this](tcp::socket socket, std::size_t slot) {
+          std::make_shared<Session>(std::move(socket), shared, *idle[slot], *slow[slot])->start();
+        });
   }
 
   asio::io_context& main() { return *ios.front(); }  // acceptors and timers
 
   std::vector<std::unique_ptr<IdleList>> idle;  // one per io_context
+  std::vector<std::unique_ptr<IdleList>> slow;  // one per io_context
   asio::thread_pool pool;
   Shared shared;
   std::vector<std::unique_ptr<asio::io_context>> ios;

@@ -23,8 +23,9 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
   int io_threads = 8;  // one io_context and thread each; connections dealt round-robin
   int sign_threads = 8;
-  // Open connections. At the cap a waiting client takes the place of the longest-idle keep-alive
-  // connection; with none idle, accepting pauses (the kernel backlog holds the rest) until one is.
+  // Open connections. At the cap a waiting client takes the place of the connection whose request
+  // has been arriving for longest (a slow sender), else of the longest-idle keep-alive connection;
+  // with neither, accepting pauses (the kernel backlog holds the rest) until one closes.
   // With several listen addresses the count may pass the cap by one per extra address.
   int max_connections = 256;
 };

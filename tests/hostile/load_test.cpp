@@ -1,0 +1,126 @@
+// Load beside 1,000 idle connections: 200 concurrent keep-alive clients share 10,000 requests
+// (100,000 with PISIGNER_HOSTILE_LONG=1) mixing key lookups, signatures at increasing levels on each
+// client's chain, signatures the watermark refuses, /authorized and /metrics. Every valid request
+// must succeed and every refusal be the watermark's; it prints the /authorized p99 under load and
+// the daemon's peak RSS (VmHWM).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "hostile_fixture.hpp"
+#include "raw_client.hpp"
+
+namespace pisigner::testing {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+struct Tally {
+  std::atomic<int> ok{0}, refused{0}, errors{0};
+  std::mutex mutex;
+  std::vector<double> authorized_ms;  // /authorized latencies seen by the load clients
+  std::vector<std::string> first_errors;
+
+  void error(const std::string& what) {
+    errors.fetch_add(1);
+    std::lock_guard lock(mutex);
+    if (first_errors.size() < 5) first_errors.push_back(what);
+  }
+};
+
+// One client: `n` requests in a fixed rotation, on chain `chain` (its own watermarks).
+void client(std::uint16_t port, std::uint32_t chain, int n, Tally& t) {
+  HttpClient c(port);
+  std::int32_t level = 0;
+  std::vector<double> authorized;
+  auto sign = [&](const std::string& payload, bool expect_ok) {
+    auto r = c.post(signed_target(payload), "\"" + payload + "\"");
+    const bool has_sig = r.status == 200 && json::parse(r.body, nullptr, false).contains("signature");
+    if (expect_ok && has_sig) return void(t.ok.fetch_add(1));
+    if (!expect_ok && r.status == 500 && r.body.find("high watermark") != std::string::npos) {
+      return void(t.refused.fetch_add(1));
+    }
+    t.error("sign (" + std::string(expect_ok ? "valid" : "below HWM") + "): " + std::to_string(r.status) + " " + r.body);
+  };
+  auto get = [&](const std::string& target, const char* must_contain) {
+    const auto t0 = Clock::now();
+    auto r = c.get(target);
+    if (target == "/authorized") authorized.push_back(ms_since(t0));
+    if (r.status == 200 && r.body.find(must_contain) != std::string::npos) return void(t.ok.fetch_add(1));
+    t.error("GET " + target + ": " + std::to_string(r.status) + " " + r.body.substr(0, 200));
+  };
+  for (int i = 0; i < n; ++i) {
+    switch (i % 10) {
+      case 0: sign(on_chain(attestation_hex(++level, 0), chain), true); break;
+      case 1: sign(on_chain(preattestation_hex(level, 0), chain), true); break;
+      case 2: sign(on_chain(block_hex(level, 0), chain), true); break;
+      case 3: get(kKeyPath, "public_key"); break;
+      case 4: get("/authorized", "\"authorized\":true"); break;
+      case 5: sign(on_chain(attestation_hex(level - 1, 0, 9), chain), false); break;  // below the HWM
+      case 6: get("/metrics", "pisigner_"); break;
+      case 7: sign(on_chain(attestation_hex(level, 1), chain), true); break;  // next round
+      case 8: get("/authorized", "\"authorized\":true"); break;
+      default: get(kKeyPath, "public_key"); break;
+    }
+  }
+  std::lock_guard lock(t.mutex);
+  t.authorized_ms.insert(t.authorized_ms.end(), authorized.begin(), authorized.end());
+}
+
+TEST(Load, TwoHundredClientsBesideAThousandIdleConnectionsGetNoErrors) {
+  ASSERT_GE(raise_fd_limit(4096), 2600u) << "needs descriptors for 1,000 idle + 200 active connections, both ends";
+  TempDir dir("load");
+  Daemon d(dir.path(), hostile_config(dir.path()));
+  const auto rss_start = peak_rss_kib(d.process().pid());
+
+  std::vector<RawConn> idle;
+  for (int i = 0; i < 1000; ++i) {
+    idle.emplace_back(d.port());
+    ASSERT_TRUE(idle.back().ok()) << "idle connection " << i;
+  }
+  const int clients = 200;
+  const int total = long_form() ? 100000 : 10000;
+  Tally t;
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back(client, d.port(), 100 + i, total / clients, std::ref(t));
+  }
+  for (auto& th : threads) th.join();
+  const double seconds = ms_since(t0) / 1000;
+
+  const int requests = clients * (total / clients);
+  EXPECT_EQ(t.errors.load(), 0) << [&] {
+    std::string s;
+    for (const auto& e : t.first_errors) s += e + "\n";
+    return s;
+  }();
+  EXPECT_EQ(t.ok.load() + t.refused.load(), requests);
+  EXPECT_GT(t.refused.load(), 0);
+  EXPECT_TRUE(d.process().running()) << d.log();
+  auto metrics = d.client().get("/metrics").body;
+  std::string evicted = "?";
+  if (auto p = metrics.find("pisigner_http_evicted_connections{"); p != std::string::npos) {
+    const auto sp = metrics.find(' ', metrics.find('}', p));
+    evicted = metrics.substr(sp + 1, metrics.find('\n', sp) - sp - 1);
+  }
+  std::printf("load: %d requests on %d connections (+1000 idle) in %.1f s (%.0f/s): %d ok, %d refused by the HWM, "
+              "%d errors\n",
+              requests, clients, seconds, requests / seconds, t.ok.load(), t.refused.load(), t.errors.load());
+  std::printf("load: /authorized p50 %.3f ms, p99 %.3f ms over %zu requests (target <= 5 ms)\n",
+              percentile(t.authorized_ms, 0.5), percentile(t.authorized_ms, 0.99), t.authorized_ms.size());
+  std::printf("load: pisignerd peak RSS (VmHWM) %.1f MiB at start, %.1f MiB after 1000 idle + 200 active "
+              "connections; idle connections evicted at the cap of %d: %s\n",
+              rss_start / 1024.0, peak_rss_kib(d.process().pid()) / 1024.0, kMaxConnections, evicted.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace pisigner::testing
