@@ -2,7 +2,9 @@
 // authentication, watermark extraction, the HWM rules on a memory store) with three soft keys
 // (tz1, tz2, tz3) held in memory.
 // Input: byte 0 sets options (bit 0: authentication required; bit 1: every magic byte allowed);
-// then up to 8 requests, each two lines: "METHOD TARGET [CONTENT-TYPE]" and the body.
+// then up to 8 requests, each two lines: "METHOD TARGET [CONTENT-TYPE]" and the body. A body line
+// starting with '!' carries raw payload bytes, sent as octez does ("<hex>"), so mutations reach the
+// payload's fields (levels, rounds, chains) directly; its bytes cannot include a newline.
 // Properties: nothing crashes or throws out of handle(); every reply has a known status, and a JSON
 // reply parses; no key ever signs two different payloads at one (kind, chain, level, round) or
 // signs below a watermark it already signed (checked at the key, whatever the layers above said).
@@ -119,7 +121,12 @@ http::Request request_of(std::string_view head, std::string_view body) {
     r.target = std::string(rest.substr(0, sp2));
     if (sp2 != std::string_view::npos) r.content_type = std::string(rest.substr(sp2 + 1));
   }
-  r.body = std::string(body);
+  if (!body.empty() && body[0] == '!') {
+    body.remove_prefix(1);
+    r.body = "\"" + to_hex(ByteView(reinterpret_cast<const std::uint8_t*>(body.data()), body.size())) + "\"";
+  } else {
+    r.body = std::string(body);
+  }
   return r;
 }
 }  // namespace

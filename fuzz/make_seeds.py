@@ -319,6 +319,9 @@ def router():
         "unknown-key": b"\x00POST /keys/tz1gjaF81ZRRvdzjobyfVNsAeSC6PScjfQwN\n\"%s\"\n" % att.encode(),
         "bad-pkh": b"\x00POST /keys/tz1abc\n\"13\"\nDELETE /keys/x\n\n",
         "media-type": b"\x00POST %s text/plain; charset=utf-8\n\"13\"\n" % k1.encode(),
+        # Raw payload lines ('!'): the same kinds at the vectors' levels, for each key.
+        "raw-payloads": b"\x00" + b"".join(b"POST %s\n!%s\n" % (k, p) for k in (k1.encode(), k2.encode(), k3.encode())
+                                          for p in (PRE, ATT) if b"\n" not in p),
     }
     for name, data in seeds.items():
         write("http_router", name, data)

@@ -34,10 +34,12 @@ run_one() {
   local t=$1 work
   if [ "$LONG" = 1 ]; then work=$BUILD_DIR/work/$t; else work=$BUILD_DIR/scratch/$t; rm -rf "$work"; fi
   mkdir -p "$work"
+  local dict=()
+  [ -f "$ROOT/fuzz/dict/$t.dict" ] && dict=(-dict="$ROOT/fuzz/dict/$t.dict")
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
      "$BUILD_DIR/fuzz/fuzz_$t" "$work" "$ROOT/fuzz/corpus/$t" -max_total_time="$SECONDS_EACH" -timeout=10 \
        -rss_limit_mb=2048 -max_len=4096 -artifact_prefix="$BUILD_DIR/artifacts/$t-" -print_final_stats=1 \
-       >"$BUILD_DIR/logs/$t.log" 2>&1; then
+       "${dict[@]}" >"$BUILD_DIR/logs/$t.log" 2>&1; then
     echo "fuzz_$t: ok, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD_DIR/logs/$t.log" | grep -o '[0-9]*$') runs, $(grep -o 'cov: [0-9]*' "$BUILD_DIR/logs/$t.log" | tail -1)"
   else
     echo "fuzz_$t: FAILED (log: $BUILD_DIR/logs/$t.log)"
