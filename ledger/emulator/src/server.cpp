@@ -14,6 +14,7 @@
 #include <deque>
 #include <vector>
 
+#include "pisigner/ledger/emulator/frame_reader.hpp"
 #include "pisigner/ledger/protocol.hpp"
 #include "socket_util.hpp"
 
@@ -25,8 +26,6 @@ using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-// Speculos puts no bound on a frame; anything this large is not an APDU stream.
-constexpr std::uint32_t kMaxFrame = 65536;
 constexpr std::size_t kMaxControlLine = 1024;
 
 const char* ins_name(std::uint8_t ins) {
@@ -86,7 +85,7 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
 
   Fd client;
-  Bytes client_in;
+  FrameReader client_in;
   std::deque<PendingReply> pending;
   std::vector<ControlClient> controls;
   std::uint64_t seen_generation = 0;
@@ -164,18 +163,13 @@ struct Server::Impl {
       drop_client(n == 0 ? "peer closed" : std::strerror(errno));
       return;
     }
-    client_in.insert(client_in.end(), buf, buf + n);
-    while (client && client_in.size() >= 4) {
-      const std::uint32_t len = read_be32(client_in, 0);
-      if (len > kMaxFrame) {
-        drop_client("oversized frame");
-        return;
-      }
-      if (client_in.size() < 4 + std::size_t{len}) break;
-      Bytes apdu(client_in.begin() + 4, client_in.begin() + 4 + len);
-      client_in.erase(client_in.begin(), client_in.begin() + 4 + len);
-      process_apdu(apdu);
+    client_in.feed(ByteView(buf, static_cast<std::size_t>(n)));
+    while (client) {
+      auto apdu = client_in.next();
+      if (!apdu) break;
+      process_apdu(*apdu);
     }
+    if (client && client_in.broken()) drop_client("oversized frame");
   }
 
   void send_due() {
