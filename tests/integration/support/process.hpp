@@ -14,6 +14,14 @@ namespace pisigner::testing {
 // status the test expected. No program of the project exits with 86.
 inline constexpr int kSanitizerExitStatus = 86;
 
+// How many times longer a bound on latency may be in a sanitizer build (gcc defines these macros):
+// for bounds that tell "answered at once" from "waited on a timeout", not for the timeouts.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr int kSanitizerSlowdown = 5;
+#else
+inline constexpr int kSanitizerSlowdown = 1;
+#endif
+
 class Process {
  public:
   // Starts `argv[0]` with `argv`; stdout is read through a pipe, stderr goes to `stderr_file` (if set).
