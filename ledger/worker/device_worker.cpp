@@ -10,6 +10,18 @@ namespace {
 bool is_wrong_app_sw(std::uint16_t s) {
   return s == sw::kClaNotSupported || s == sw::kAppNotOpenNew || s == sw::kAppNotOpenNew2;
 }
+
+// try_lock_for waits on the steady clock through pthread_mutex_clocklock, which gcc 12's
+// ThreadSanitizer does not intercept: it would miss the acquisition and report the lease's
+// accesses as races. Its build (PISIGNER_TSAN) waits on the system clock instead, through the
+// intercepted pthread_mutex_timedlock; a clock step then only stretches or shortens this wait.
+bool try_lock_within(std::unique_lock<std::timed_mutex>& lock, std::chrono::milliseconds timeout) {
+#ifdef PISIGNER_TSAN
+  return lock.try_lock_until(std::chrono::system_clock::now() + timeout);
+#else
+  return lock.try_lock_for(timeout);
+#endif
+}
 }  // namespace
 
 void LatencyStats::add(Clock::Duration d) {
@@ -329,7 +341,7 @@ Result<DeviceWorker::Lease, DeviceError> DeviceWorker::lease(std::chrono::millis
     ++jobs_queued_;  // a probe in progress ends after its current exchange
   }
   std::unique_lock device(device_mu_, std::defer_lock);
-  if (!device.try_lock_for(timeout)) {
+  if (!try_lock_within(device, timeout)) {
     const std::string what = "Ledger busy for " + std::to_string(timeout.count()) + " ms";
     {
       std::lock_guard lock(mutex_);

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdexcept>
@@ -21,6 +22,15 @@ std::vector<char*> c_argv(std::vector<std::string>& argv) {
   out.push_back(nullptr);
   return out;
 }
+
+int exit_status(const std::string& program, int st) {
+  const int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  if (status == kSanitizerExitStatus) {
+    ADD_FAILURE() << program << " exited " << status
+                  << ": a sanitizer report (in the sanitizer log directory ./dev names)";
+  }
+  return status;
+}
 }  // namespace
 
 Process::Process(std::vector<std::string> argv, std::string stderr_file) {
@@ -38,6 +48,7 @@ Process::Process(std::vector<std::string> argv, std::string stderr_file) {
   close(pipefd[1]);
   out_fd_ = pipefd[0];
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  program_ = argv[0];
 }
 
 Process::~Process() {
@@ -78,7 +89,7 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     int st = 0;
     pid_t r = waitpid(pid_, &st, WNOHANG);
     if (r == pid_) {
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      status_ = exit_status(program_, st);
       return status_;
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -112,7 +123,7 @@ std::pair<int, std::string> run_command(const std::vector<std::string>& argv_in,
   close(out[0]);
   int st = 0;
   waitpid(pid, &st, 0);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), text};
+  return {exit_status(argv[0], st), text};
 }
 
 }  // namespace pisigner::testing
