@@ -118,7 +118,7 @@ NAME=pisigner-$VERSION-arm64
 mv "$B/out/sdcard.img" "$B/out/$NAME.img"
 
 if [ $TEST = 1 ]; then
-  step "test image: release root + image/test/ (boot marker, test login key)"
+  step "test image: release root + image/test/ (boot marker, test login key, uhid bridge)"
   "$IMG/test/add-test-files.sh" "$B/rootfs" "$B/test" "$BRIDGE"
   genimage_ "$B/rootfs" "$B/test"
   mv "$B/test/sdcard.img" "$B/test/pisigner-test.img"
