@@ -275,6 +275,7 @@ bad() {  # bad <what> <expected start of the line>: the files are on the boot pa
     [ -z "$line" ] || break; sleep 1
   done
   grep -qF "pisigner-firstboot: $want" <<<"$line" || die "$want: not on the console (new lines: '$line')"
+  line=$(grep -F "pisigner-firstboot: $want" <<<"$line" | tail -1)
   [ "$(g 'systemctl is-active pisignerd' || true)" != active ] || die "pisignerd runs after $want"
   after=$(g "$INSTALLED")
   [ "$before" = "$after" ] || die "$want: something was installed: $before / $after"
