@@ -56,7 +56,8 @@ esac
 
 # Benchmarks are host-only; the arm64 build is the shipped programs, their man pages (for cpack)
 # and the unit tests. `cd build-arm64 && cpack -G DEB` then gives pisigner_<v>_arm64.deb.
-TARGETS=(pisignerd pisignerctl pisigner-vledger pisigner_packaging_docs)
+# pisigner-uhid-bridge: the test image's Ledger (image/build.sh --test); it has no install rule.
+TARGETS=(pisignerd pisignerctl pisigner-vledger pisigner_packaging_docs pisigner-uhid-bridge)
 hook=()
 grep -q 'add_subdirectory(packaging)' "$ROOT/CMakeLists.txt" ||
   hook=(-DCMAKE_PROJECT_INCLUDE="$ROOT/packaging/project-hook.cmake")

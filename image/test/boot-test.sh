@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Boots the test image (image/build.sh --test) in qemu-system-aarch64 -M virt with the image's own
-# kernel and initrd, and checks it as a baker would find it. Four boots of one disk:
-#   1. first-boot files: a config whose Ledger (USB) is absent, a host name, a login key:
-#      multi-user reached, no failed unit, partitions and read-only root, firewall, pisignerd
-#      active as user pisigner, /healthz 200, /authorized 503 naming the missing Ledger
-#   2. nothing new on the boot partition: nothing changes
-#   3. a config whose Ledger is the host's virtual Ledger: /authorized 200, a signature round-trips
-#   4. a broken config: the signer stays stopped, one clear line on the console and in the journal
+# kernel and initrd, and checks it as a baker would find it. Two boots of one disk, an SD card
+# 512 MiB larger than the image:
+#   1. first-boot files: a config with a USB Ledger (device = "hid"), a host name, a login key:
+#      multi-user reached, no failed unit, partitions and read-only root, the data partition grown
+#      to the card's end, firewall, pisignerd active as user pisigner, /healthz 200, /authorized
+#      503 naming the missing Ledger. Then a Ledger appears for real: the uhid bridge (test images
+#      only) makes the kernel see one, relaying to the host's pisigner-vledger; pisignerd opens
+#      /dev/hidrawN (udev rule, DeviceAllow): /authorized 200, a signature; bridge stopped: 503;
+#      started again: 200 and a signature, the same pisignerd process throughout.
+#   2. nothing new on the boot partition: nothing changes (files, root file system writes, /data).
+#      Then, in the same boot, new first-boot files and pisigner-firstboot run again as at boot:
+#      a config whose Ledger is the virtual one over TCP and etcd certificates: installed, signs;
+#      each of a broken pisigner.toml, wg0.conf, hostname, etcd certificate: the signer stops,
+#      one line naming the file on the console and in the journal, nothing installed.
 # Everything goes through loopback: QEMU forwards 127.0.0.1:<port> to the guest's sshd, and an ssh
 # session forwards the guest's signer API to the host and the host's virtual Ledger to the guest
 # (so the image's hardened unit, loopback only, is exactly the release one).
@@ -22,7 +29,11 @@ rm -rf "$W"; mkdir -p "$W"
 CHAIN=NetXxkAx4woPLyu                       # a test chain (id ed9d217c), as scripts/demo.sh
 LPATH="m/44'/1729'/0'/0'"
 PKH=tz1dyX3B1CFYa2DfdFLyPtiJCfQRUgPVME6E     # the Ledger TEST seed's Ed25519 key at that path
-ATTESTATION="13ed9d217cfc81eee810737b04018acef4db74d056b79edc43e6be46cae7e4c217c22a82f0150012000000010000000003e7ea1f67dbb0bb6cfa372cb092cd9cf786b4f1b5e5139da95b915fb95e698d"
+att() {  # att <level>: a Tenderbake attestation (magic 0x13) on the test chain at that level, round 0
+  printf '13ed9d217cfc81eee810737b04018acef4db74d056b79edc43e6be46cae7e4c217c22a82f0150012%08x00000000%s' "$1" \
+    03e7ea1f67dbb0bb6cfa372cb092cd9cf786b4f1b5e5139da95b915fb95e698d
+}
+BRIDGE=/usr/lib/pisigner-test/pisigner-uhid-bridge
 
 pids=(); qpid=""; fwd=""
 cleanup() {
@@ -36,8 +47,11 @@ die() { echo "boot-test: FAIL: $*" >&2; echo "--- console (last 40 lines) ---" >
 ok() { echo "boot-test: ok: $*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# The disk: a sparse copy of the test image, with the first-boot files of boot 1 in its FAT.
+# The disk: a sparse copy of the test image on a card 512 MiB larger, with the first-boot files
+# of boot 1 in its FAT.
 cp --sparse=always "$B/test/pisigner-test.img" "$W/disk.img"
+DATA_MIB=$(( $(partx -g -o SECTORS -n 3 "$W/disk.img") / 2048 ))
+truncate -s +512M "$W/disk.img"
 FAT="$W/disk.img@@$(( $(partx -g -o START -n 1 "$W/disk.img") * 512 ))"
 K=$(mdir -b -i "$FAT" :: | grep -o 'vmlinuz-[^ /]*' | head -1)
 I=$(mdir -b -i "$FAT" :: | grep -o 'initrd.img-[^ /]*' | head -1)
@@ -133,6 +147,12 @@ for m in /boot/firmware:PSBOOT /data:PSDATA /var/lib/pisigner: /var/log: /var/li
 done
 grep -q vda2 <<<"$(g 'findmnt -n -o SOURCE /')" || die "/ is not the image's root partition"
 ok "root read-only on partition 2; /boot/firmware, /data and its binds mounted"
+part_mib=$(( $(g 'cat /sys/class/block/vda3/size') / 2048 ))
+fs_mib=$(g 'df --output=size -B1M /data | tail -1' | tr -d ' ')
+[ "$part_mib" -ge $((DATA_MIB + 500)) ] && [ "$fs_mib" -ge $((DATA_MIB + 400)) ] ||
+  die "data partition not grown to the card's end: partition $part_mib MiB, file system $fs_mib MiB (image: $DATA_MIB MiB)"
+grep -aq 'pisigner-firstboot: grew the data partition' "$W/console.log" || die "no console line about growing /data"
+ok "data partition grown from $DATA_MIB to $part_mib MiB (file system $fs_mib MiB)"
 grep -q 'table inet pisigner' <<<"$(g 'nft list ruleset')" || die "firewall ruleset not loaded"
 grep -q 'policy drop' <<<"$(g 'nft list chain inet pisigner input')" || die "firewall input policy is not drop"
 ok "firewall loaded (input policy drop)"
@@ -147,49 +167,138 @@ ok "pisignerd active as user pisigner, hardened unit"
 [ "$(g 'stat -c "%a" /root/.ssh/authorized_keys')" = 600 ] || die "authorized_keys mode"
 g 'test -s /data/ssh/ssh_host_ed25519_key && test -s /data/machine-id' || die "no host key or machine id on /data"
 ok "first-boot files installed (owners, modes), wiped from FAT; host key and machine id on /data"
-forward
-r=$(eventually_http /healthz 200 30) || die "/healthz: $r"
-ok "/healthz 200"
-r=$(eventually_http /authorized 503 30) || die "/authorized with no Ledger: $r"
-grep -qi ledger <<<"$r" || die "/authorized 503 does not name the Ledger: $r"
-ok "/authorized 503: ${r:0:160}"
-
-# ---- boot 2: nothing new: nothing changes ----
-before=$(g 'md5sum /etc/pisigner/pisigner.toml /root/.ssh/authorized_keys /etc/hostname /data/ssh/ssh_host_ed25519_key /data/machine-id /etc/machine-id')
-reboot_
-after=$(g 'md5sum /etc/pisigner/pisigner.toml /root/.ssh/authorized_keys /etc/hostname /data/ssh/ssh_host_ed25519_key /data/machine-id /etc/machine-id')
-[ "$before" = "$after" ] || die "a boot with nothing new changed files: $before / $after"
-! grep -q installed <<<"$(g 'journalctl -b -u pisigner-firstboot --no-pager')" || die "pisigner-firstboot installed something on a boot with nothing new"
-[ "$(g 'systemctl is-active pisignerd')" = active ] || die "pisignerd not active on the second boot"
-ok "second boot, nothing new: configuration, keys and machine id unchanged, signer active"
-
-# ---- boot 3: the host's virtual Ledger ----
 "$VLEDGER" --apdu-port 0 --control-port 0 --print-ready --authorize "$LPATH" --curve ed25519 \
   --state-file "$W/vledger.json" > "$W/vledger.ready" 2> "$W/vledger.log" &
 pids+=($!)
 for _ in $(seq 50); do grep -q apdu= "$W/vledger.ready" && break; sleep 0.2; done
 VPORT=$(sed -n 's/.*apdu=\([0-9]*\).*/\1/p' "$W/vledger.ready")
 [ -n "$VPORT" ] || die "pisigner-vledger did not start: $(cat "$W/vledger.log")"
-config tcp://127.0.0.1:9999 | g 'cat > /boot/firmware/pisigner.toml'
-reboot_
 forward "$VPORT"
-r=$(eventually_http /authorized 200 60) || die "/authorized with the virtual Ledger: $r"
-ok "/authorized 200 with the virtual Ledger"
-r=$(http "/keys/$PKH" "\"$ATTESTATION\"")
-[ "${r%% *}" = 200 ] && grep -q '"signature" *: *"edsig' <<<"$r" || die "signing: $r"
-ok "a signature round-trips: ${r:0:120}"
+r=$(eventually_http /healthz 200 30) || die "/healthz: $r"
+ok "/healthz 200"
+r=$(eventually_http /authorized 503 30) || die "/authorized with no Ledger: $r"
+grep -qi ledger <<<"$r" || die "/authorized 503 does not name the Ledger: $r"
+ok "/authorized 503: ${r:0:160}"
 
-# ---- boot 4: a broken configuration ----
-printf '[server]\nlisten = 6732\n' | g 'cat > /boot/firmware/pisigner.toml'
+# ---- boot 1, a Ledger on "USB": uhid -> hidraw -> hidapi, removed and plugged in again ----
+sign() {  # sign <level>: an attestation at that level must come back signed
+  local r; r=$(http "/keys/$PKH" "\"$(att "$1")\"")
+  [ "${r%% *}" = 200 ] && grep -q '"signature" *: *"edsig' <<<"$r" || die "signing at level $1: $r"
+  echo "${r:0:100}"
+}
+plug() {  # plug: the bridge, as a transient unit; waits for its hidraw node with the udev rule's group
+  g "systemd-run --quiet --collect --unit=pisigner-test-ledger $BRIDGE tcp://127.0.0.1:9999" || die "cannot start the uhid bridge"
+  local end=$((SECONDS + 30)) node=""
+  until [ "$node" = "pisigner 660" ]; do
+    [ $SECONDS -lt $end ] || die "no hidraw node of group pisigner, mode 660: '$node' ($(g 'journalctl -u pisigner-test-ledger --no-pager | tail -3'))"
+    sleep 1; node=$(g 'stat -c "%G %a" /dev/hidraw* 2>/dev/null' || true)
+  done
+}
+pid=$(g 'systemctl show -p MainPID --value pisignerd')
+plug
+ok "uhid Ledger plugged in: $(g 'ls -l /dev/hidraw*' | awk '{print $1, $3, $4, $NF}')"
+r=$(eventually_http /authorized 200 60) || die "/authorized with the uhid Ledger: $r"
+g "ls -l /proc/$pid/fd | grep -q hidraw" || die "pisignerd has no /dev/hidraw* open"
+ok "/authorized 200, pisignerd talks to /dev/hidraw*"
+sig=$(sign 1) || exit 1
+ok "a signature through hidapi -> hidraw -> uhid: $sig"
+g 'systemctl stop pisigner-test-ledger' || die "cannot stop the uhid bridge"
+r=$(eventually_http /authorized 503 30) || die "/authorized after the Ledger left: $r"
+ok "Ledger removed: /authorized 503: ${r:0:120}"
+plug
+r=$(eventually_http /authorized 200 60) || die "/authorized after the Ledger came back: $r"
+sig=$(sign 2) || exit 1
+ok "Ledger plugged in again: /authorized 200; $sig"
+[ "$(g 'systemctl show -p MainPID --value pisignerd')" = "$pid" ] && [ "$(g 'systemctl show -p NRestarts --value pisignerd')" = 0 ] ||
+  die "pisignerd was restarted while the Ledger came and went"
+ok "the same pisignerd process (pid $pid) throughout"
+
+# ---- boot 2: nothing new: nothing changes ----
+# What the first boot installed or made, and /data's size. (The root's superblock is no witness:
+# its last write time moves on a boot that never makes it writable.)
+STATE="md5sum /etc/pisigner/pisigner.toml /root/.ssh/authorized_keys /etc/hostname /data/ssh/ssh_host_ed25519_key \
+  /data/machine-id /etc/machine-id; cat /sys/class/block/vda3/size"
+before=$(g "$STATE")
 reboot_
-line=$(grep -a 'pisigner-firstboot: /boot/firmware/pisigner.toml' "$W/console.log" | tr -d '\r' | tail -1)
-[ -n "$line" ] || die "no pisigner-firstboot line naming pisigner.toml on the console"
-grep -q 'the signer stays stopped' <<<"$line" || die "console line does not say the signer is stopped: $line"
-[ "$(g 'journalctl -b -u pisigner-firstboot --no-pager -o cat' | grep -c 'pisigner-firstboot: ')" = 1 ] ||
-  die "the journal does not have exactly one pisigner-firstboot line: $(g 'journalctl -b -u pisigner-firstboot --no-pager -o cat')"
-[ "$(g 'systemctl is-active pisignerd' || true)" != active ] || die "pisignerd runs with a broken configuration"
-g 'test -e /boot/firmware/pisigner.toml' || die "the broken file was removed from the boot partition"
-ok "broken config: signer stopped; console: $line"
+after=$(g "$STATE")
+[ "$before" = "$after" ] || die "a boot with nothing new changed something (files; /data sectors): $before / $after"
+fb=$(g 'journalctl -b -u pisigner-firstboot --no-pager -o cat')
+! grep -Eq 'installed|grew' <<<"$fb" || die "pisigner-firstboot changed something on a boot with nothing new: $fb"
+[ "$(g 'systemctl is-active pisignerd')" = active ] || die "pisignerd not active on the second boot"
+ok "second boot, nothing new: configuration, keys, machine id and /data unchanged, signer active"
+
+# ---- boot 2: new first-boot files, pisigner-firstboot run again as at boot ----
+# etcd certificates: a CA and a client certificate from it, and one from another CA.
+E=$W/etcd; mkdir -p "$E"
+for ca in ca other; do
+  openssl req -x509 -newkey ed25519 -nodes -keyout "$E/$ca.key" -out "$E/$ca.crt" -subj "/CN=test $ca" -days 30 2>/dev/null
+done
+openssl req -new -newkey ed25519 -nodes -keyout "$E/client.key" -out "$E/client.csr" -subj /CN=pisigner-a 2>/dev/null
+for ca in ca other; do
+  openssl x509 -req -in "$E/client.csr" -CA "$E/$ca.crt" -CAkey "$E/$ca.key" -set_serial 1 -days 30 \
+    -out "$E/client-$ca.crt" 2>/dev/null
+done
+put() {  # put <name on the boot partition> <host file>
+  g "mkdir -p \"\$(dirname /boot/firmware/$1)\" && cat > /boot/firmware/$1" < "$2"
+}
+rerun() { g 'systemctl restart pisigner-firstboot' 2>&1; }
+INSTALLED='md5sum /etc/pisigner/pisigner.toml /etc/hostname /etc/pisigner/etcd/* 2>&1; ls /etc/wireguard 2>&1'
+config tcp://127.0.0.1:9999 > "$W/pisigner.toml"
+put pisigner.toml "$W/pisigner.toml"
+put etcd/ca.crt "$E/ca.crt"; put etcd/client.crt "$E/client-ca.crt"; put etcd/client.key "$E/client.key"
+rerun || die "pisigner-firstboot refused a good config and certificates: $(g 'journalctl -u pisigner-firstboot -n 3 --no-pager -o cat')"
+g 'systemctl start pisignerd' || die "pisignerd did not start"
+[ "$(g 'stat -c "%U:%G %a" /etc/pisigner/etcd/client.key /etc/pisigner/etcd/ca.crt' | tr '\n' ' ')" = "root:pisigner 640 root:pisigner 644 " ] ||
+  die "etcd files' owners/modes: $(g 'ls -l /etc/pisigner/etcd')"
+[ -z "$(g 'ls -A /boot/firmware/pisigner.toml /boot/firmware/etcd 2>/dev/null')" ] || die "first-boot files not wiped"
+forward "$VPORT"
+r=$(eventually_http /authorized 200 60) || die "/authorized with the virtual Ledger over TCP: $r"
+sig=$(sign 3) || exit 1
+ok "new config (virtual Ledger over TCP) and etcd certificates installed (root:pisigner 640/644): /authorized 200; $sig"
+
+bad() {  # bad <what> <expected start of the line>: the files are on the boot partition already
+  local want=$1 before after id fb line n
+  n=$(grep -ac 'pisigner-firstboot: /boot/firmware/' "$W/console.log" || true)
+  before=$(g "$INSTALLED")
+  ! rerun >/dev/null || die "pisigner-firstboot accepted $want"
+  id=$(g 'systemctl show -p InvocationID --value pisigner-firstboot')
+  for _ in 1 2 3 4 5; do
+    fb=$(g "journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=$id" | grep 'pisigner-firstboot: ' || true)
+    [ -z "$fb" ] || break; sleep 1
+  done
+  [ "$(grep -c . <<<"$fb")" = 1 ] || die "$want: not exactly one journal line: $fb"
+  grep -qF "pisigner-firstboot: $want" <<<"$fb" && grep -q 'the signer stays stopped' <<<"$fb" ||
+    die "$want: the journal line does not name the file or the stopped signer: $fb"
+  line=""
+  for _ in $(seq 10); do
+    line=$(grep -a 'pisigner-firstboot: /boot/firmware/' "$W/console.log" | tail -n +$((n + 1)) | tr -d '\r')
+    [ -z "$line" ] || break; sleep 1
+  done
+  grep -qF "pisigner-firstboot: $want" <<<"$line" || die "$want: not on the console (new lines: '$line')"
+  line=$(grep -F "pisigner-firstboot: $want" <<<"$line" | tail -1)
+  [ "$(g 'systemctl is-active pisignerd' || true)" != active ] || die "pisignerd runs after $want"
+  after=$(g "$INSTALLED")
+  [ "$before" = "$after" ] || die "$want: something was installed: $before / $after"
+  ok "signer stopped, nothing installed; console and journal: $line"
+}
+good_again() {  # good_again <files on the boot partition to remove>: the signer runs again
+  g "rm -rf $*" && rerun >/dev/null && g 'systemctl start pisignerd' || die "the signer does not start again after removing $*"
+}
+printf '[server]\nlisten = 6732\n' > "$W/bad.toml"; put pisigner.toml "$W/bad.toml"
+bad /boot/firmware/pisigner.toml
+g 'test -e /boot/firmware/pisigner.toml' || die "the broken pisigner.toml was removed from the boot partition"
+good_again /boot/firmware/pisigner.toml
+printf '[Interface]\nAddress = 10.77.0.1/24\nListenPort = 51820\n' > "$W/wg0.conf"; put wg0.conf "$W/wg0.conf"
+bad "/boot/firmware/wg0.conf: no PrivateKey"
+good_again /boot/firmware/wg0.conf
+echo 'Bad_Host!' > "$W/bad-hostname"; put hostname "$W/bad-hostname"
+bad "/boot/firmware/hostname: \"Bad_Host!\" is not a host name"
+good_again /boot/firmware/hostname
+put etcd/ca.crt "$E/ca.crt"; put etcd/client.crt "$E/client-other.crt"; put etcd/client.key "$E/client.key"
+bad "/boot/firmware/etcd/client.crt: not signed by etcd/ca.crt"
+good_again /boot/firmware/etcd
+[ "$(g 'systemctl is-active pisignerd')" = active ] || die "pisignerd not active at the end"
+ok "each broken first-boot file refused alone; the signer runs again once it is gone"
 
 g 'systemctl poweroff' || true
 for _ in $(seq 60); do kill -0 "$qpid" 2>/dev/null || break; sleep 1; done

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A release image holds none of the test-only files (boot marker, test login key, sshd drop-in),
-# no SSH host key, no login key and no machine id: those are made on each device.
-#   check-release.sh <release .img>
+# A release image holds none of the test-only files (boot marker, test login key, sshd drop-in,
+# uhid bridge: every path add-test-files.sh listed in <added>), no SSH host key, no login key and
+# no machine id: those are made on each device.
+#   check-release.sh <release .img> <added (build-image/test/added)>
 set -euo pipefail
-IMG=${1:?usage: check-release.sh <image>} HERE=$(cd "$(dirname "$0")" && pwd)
+IMG=${1:?usage: check-release.sh <image> <added>} ADDED=${2:?usage: check-release.sh <image> <added>}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 part() {  # part <n> <file>: copy partition n out of the image
   local start size
@@ -13,10 +14,9 @@ part() {  # part <n> <file>: copy partition n out of the image
 part 2 "$work/root.ext4"; part 3 "$work/data.ext4"
 bad=0
 exists() { debugfs -R "stat $2" "$1" 2>&1 | grep -q '^Inode:'; }
-mapfile -t test_files < <(cd "$HERE/rootfs" && find . -type f | sed 's|^\.||')
-for f in "${test_files[@]}" /etc/ssh/pisigner-test-authorized_keys \
-    /etc/systemd/system/multi-user.target.wants/pisigner-test-ready.service \
-    /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /root/.ssh/authorized_keys; do
+mapfile -t test_files < "$ADDED"
+[ ${#test_files[@]} -ge 4 ] || { echo "check-release: $ADDED lists ${#test_files[@]} test-only paths" >&2; exit 1; }
+for f in "${test_files[@]}" /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /root/.ssh/authorized_keys; do
   if exists "$work/root.ext4" "$f"; then echo "check-release: the release root has $f" >&2; bad=1; fi
 done
 for f in /ssh /machine-id; do
@@ -25,5 +25,5 @@ done
 if [ -n "$(debugfs -R 'cat /etc/machine-id' "$work/root.ext4" 2>/dev/null)" ]; then
   echo "check-release: the release root has a machine id" >&2; bad=1
 fi
-[ $bad = 0 ] && echo "check-release: $IMG has no test-only file, host key, login key or machine id"
+[ $bad = 0 ] && echo "check-release: $IMG has none of the ${#test_files[@]} test-only paths, no host key, login key or machine id"
 exit $bad

@@ -1,7 +1,6 @@
 #!/bin/sh
-# Undoes add-test-files.sh on a root file system.
-#   remove-test-files.sh <rootfs>
+# Undoes add-test-files.sh on a root file system: removes every path it listed in <outdir>/added.
+#   remove-test-files.sh <rootfs> <outdir>
 set -eu
-R=$1 HERE=$(cd "$(dirname "$0")" && pwd)
-(cd "$HERE/rootfs" && find . -type f) | while read -r f; do rm -f "$R/$f"; done
-rm -f "$R/etc/ssh/pisigner-test-authorized_keys" "$R/etc/systemd/system/multi-user.target.wants/pisigner-test-ready.service"
+R=$1 OUT=$2
+while read -r f; do rm -rf "${R:?}$f"; done < "$OUT/added"

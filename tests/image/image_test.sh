@@ -11,8 +11,11 @@ fi
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root (mmdebstrap --mode=root)"; exit 77; }
 t0=$SECONDS
 # The arm64 part of ./dev test has built build-arm64/ (tests too): keep them, rebuild nothing.
-IMAGE_BUILD_DIR=$B CROSS_TESTS=${CROSS_TESTS:-1} IMAGE_XZ_LEVEL=${IMAGE_XZ_LEVEL:-6} "$ROOT/image/build.sh" --test
+# IMAGE_LOCK=warn: a Debian point release that moved the pinned versions off the mirror is not a
+# failure of the image; `./dev image` (strict) is where the lock is enforced.
+IMAGE_BUILD_DIR=$B CROSS_TESTS=${CROSS_TESTS:-1} IMAGE_XZ_LEVEL=${IMAGE_XZ_LEVEL:-6} IMAGE_LOCK=${IMAGE_LOCK:-warn} \
+  "$ROOT/image/build.sh" --test
 built=$SECONDS
-"$ROOT/image/test/check-release.sh" "$(ls "$B"/out/pisigner-*-arm64.img)"
+"$ROOT/image/test/check-release.sh" "$(ls "$B"/out/pisigner-*-arm64.img)" "$B/test/added"
 "$ROOT/image/test/boot-test.sh" "$B" "$1"
 echo "image_boot: build $((built - t0)) s, checks and boots $((SECONDS - built)) s, total $((SECONDS - t0)) s"
