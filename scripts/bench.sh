@@ -74,27 +74,26 @@ if [ "${PISIGNER_BENCH_TMPFS:-1}" != 0 ] && [ -d /dev/shm ]; then
   TMPDIR=/dev/shm run "tmpfs " 0 "${RT[@]}" "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE" --requests 5000
 fi
 run "" 1 "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
-# An ordinary keep-alive client, independent of the C++ one: Python's http.client, sequential and
-# with 8 processes on 8 keys, idle and busy.
-if [ "${PISIGNER_BENCH_PYTHON:-1}" != 0 ] && command -v python3 >/dev/null && [ -x "$BUILD/bench/bench_serve" ]; then
-  PYCLIENT=(python3 "$(dirname "$0")/../bench/http_client.py" --serve "$BUILD/bench/bench_serve")
-  run "" 1 "${PYCLIENT[@]}" --label "python "
+# Ordinary keep-alive clients, independent of the C++ one, each sequential and with 8 processes on 8
+# keys, idle and busy: Python's http.client (attestations) and Node's http with a keep-alive Agent
+# (blocks, as a Taquito-based baker tool sends them).
+other_client() {  # other_client <label> <interpreter> <script>
+  local label=$1; shift
+  local client=("$@" --serve "$BUILD/bench/bench_serve")
+  run "" 1 "${client[@]}" --label "$label "
   echo
-  echo "==> busy: the Python client with two CPU-bound processes at normal priority beside it"
+  echo "==> busy: the $label client with two CPU-bound processes at normal priority beside it"
   start_hogs
-  run "" 1 "${PYCLIENT[@]}" --label "python busy "
+  run "" 1 "${client[@]}" --label "$label busy "
   stop_hogs
-fi
-# A second ordinary client in another language: Node's http with a keep-alive Agent (blocks, as a
-# Taquito-based baker tool sends them), sequential and 8 processes on 8 keys, idle and busy.
-if [ "${PISIGNER_BENCH_NODE:-1}" != 0 ] && command -v node >/dev/null && [ -x "$BUILD/bench/bench_serve" ]; then
-  NODECLIENT=(node "$(dirname "$0")/../bench/http_client.mjs" --serve "$BUILD/bench/bench_serve")
-  run "" 1 "${NODECLIENT[@]}" --label "node "
-  echo
-  echo "==> busy: the Node client with two CPU-bound processes at normal priority beside it"
-  start_hogs
-  run "" 1 "${NODECLIENT[@]}" --label "node busy "
-  stop_hogs
+}
+if [ -x "$BUILD/bench/bench_serve" ]; then
+  if [ "${PISIGNER_BENCH_PYTHON:-1}" != 0 ] && command -v python3 >/dev/null; then
+    other_client python python3 "$(dirname "$0")/../bench/http_client.py"
+  fi
+  if [ "${PISIGNER_BENCH_NODE:-1}" != 0 ] && command -v node >/dev/null; then
+    other_client node node "$(dirname "$0")/../bench/http_client.mjs"
+  fi
 fi
 # The shared watermark: pisignerd with its etcd step beside the bare CAS txn on the same three-member
 # loopback cluster (Debian's etcd-server; skipped when it is not installed).
