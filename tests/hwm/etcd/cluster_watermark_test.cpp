@@ -8,6 +8,7 @@
 
 #include "../test_util.hpp"
 #include "memory_kv.hpp"
+#include "protocol_fixtures.hpp"
 #include "pisigner/hwm/etcd/cluster_watermark.hpp"
 #include "pisigner/hwm/etcd/wire.hpp"
 #include "pisigner/hwm/watermarks.hpp"
@@ -21,14 +22,8 @@ using hwm::testing::make_key;
 using testing::MemoryKv;
 using Action = SharedVerdict::Action;
 
-Request req(std::int32_t level, std::int32_t round, std::uint32_t payload) {
-  return Request{level, round, digest(payload), true};
-}
-
-std::string test_signature() {
-  tezos::Signature sig{crypto::Curve::Ed25519, Bytes(64, 0x5a)};
-  return sig.to_b58();
-}
+using testing::req;
+using testing::test_signature;
 
 ClusterOptions options(std::string node = "pi-a") {
   ClusterOptions o;
