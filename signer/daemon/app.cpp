@@ -10,6 +10,7 @@
 #include "pisigner/core/timed_store.hpp"
 #include "pisigner/health/health.hpp"
 #include "pisigner/http/admin_router.hpp"
+#include "pisigner/http/health_router.hpp"
 #include "pisigner/http/router.hpp"
 #include "pisigner/http/server.hpp"
 #include "pisigner/hwm/closable_store.hpp"
@@ -55,6 +56,8 @@ struct App::Parts {
   std::unique_ptr<HalRuntime> hal;  // UPS + uplink monitors; stopped first
   std::unique_ptr<http::AdminRouter> admin_router;
   std::unique_ptr<http::Server> admin_server;  // null when server.admin_listen is empty
+  std::unique_ptr<http::HealthRouter> health_router;
+  std::unique_ptr<http::Server> health_server;  // null when server.health_listen is empty
 };
 
 namespace {
@@ -215,7 +218,16 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
     ao.max_connections = 8;  // pisignerctl, one command at a time
     p->admin_server = std::make_unique<http::Server>(*p->admin_router, ao);
   }
-  declare_server_metrics(p->metrics, {{"signing", p->server.get()}, {"admin", p->admin_server.get()}});
+  if (!cfg.server.health_listen.empty()) {
+    p->health_router = std::make_unique<http::HealthRouter>(*p->router);
+    http::ServerOptions ho = so;
+    ho.listen = cfg.server.health_listen;
+    ho.io_threads = 1;  // its own: a check never waits for a thread busy with signatures
+    ho.sign_threads = 1;  // unused: nothing here blocks
+    ho.max_connections = 16;  // HAProxy holds one per check; a scraper or two
+    p->health_server = std::make_unique<http::Server>(*p->health_router, ho);
+  }
+  declare_server_metrics(p->metrics, {{"signing", p->server.get()}, {"admin", p->admin_server.get()}, {"health", p->health_server.get()}});
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 
@@ -226,6 +238,9 @@ App::~App() { stop(); }
 Result<void, Error> App::start() {
   parts_->health->probe_once();  // the first snapshot exists before anyone can ask for it
   if (auto r = parts_->server->start(); !r) return r;
+  if (parts_->health_server) {
+    if (auto r = parts_->health_server->start(); !r) return r;
+  }
   if (parts_->admin_server) {
     if (auto r = parts_->admin_server->start(); !r) return r;
   }
@@ -245,6 +260,10 @@ std::vector<std::uint16_t> App::admin_ports() const {
   return parts_->admin_server ? parts_->admin_server->ports() : std::vector<std::uint16_t>{};
 }
 
+std::vector<std::uint16_t> App::health_ports() const {
+  return parts_->health_server ? parts_->health_server->ports() : std::vector<std::uint16_t>{};
+}
+
 std::string App::status_line() const { return parts_->health->snapshot().summary; }
 
 void App::every(std::chrono::milliseconds period, std::function<void()> fn) { parts_->server->every(period, std::move(fn)); }
@@ -255,6 +274,7 @@ void App::stop() {
   parts_->signer->stop_accepting();
   parts_->server->stop();
   if (parts_->admin_server) parts_->admin_server->stop();
+  if (parts_->health_server) parts_->health_server->stop();
   parts_->health_timer->stop();
   if (parts_->cluster) parts_->cluster->stop();
   if (parts_->key_runtime) parts_->key_runtime->stop();

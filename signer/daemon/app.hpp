@@ -24,6 +24,7 @@ class App {
   Result<void, Error> start();
   std::vector<std::uint16_t> ports() const;
   std::vector<std::uint16_t> admin_ports() const;
+  std::vector<std::uint16_t> health_ports() const;  // server.health_listen's, in order
   // One-line health summary ("ok" or what fails), for sd_notify STATUS=.
   std::string status_line() const;
   // Runs `fn` periodically on the I/O loop (watchdog: proves the loop is not wedged).

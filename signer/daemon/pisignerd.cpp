@@ -73,10 +73,15 @@ int run(const std::string& config_path, bool print_ports) {
   }
   auto ports = (*app)->ports();
   for (std::size_t i = 0; i < ports.size(); ++i) spdlog::info("listening on {} (port {})", cfg->server.listen[i], ports[i]);
+  const auto health_ports = (*app)->health_ports();
+  for (std::size_t i = 0; i < health_ports.size(); ++i) {
+    spdlog::info("health checks on {} (port {}): /authorized, /healthz, /metrics", cfg->server.health_listen[i], health_ports[i]);
+  }
   if (print_ports) {
     std::cout << "LISTENING";
     for (auto p : ports) std::cout << ' ' << p;
     for (auto p : (*app)->admin_ports()) std::cout << " ADMIN " << p;
+    for (auto p : (*app)->health_ports()) std::cout << " HEALTH " << p;
     std::cout << std::endl;
   }
 

@@ -36,6 +36,7 @@ Result<void, Error> check_listen(const config::Config& cfg) {
     return {};
   };
   if (auto r = each(cfg.server.listen, "server.listen", false); !r) return r;
+  if (auto r = each(cfg.server.health_listen, "server.health_listen", false); !r) return r;
   return each(cfg.server.admin_listen, "server.admin_listen", true);
 }
 

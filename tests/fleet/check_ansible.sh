@@ -25,6 +25,14 @@ echo "== haproxy -c"
 haproxy -c -f $o/proxy/haproxy.cfg
 grep -q 'retry-on conn-failure empty-response 503$' $o/proxy/haproxy.cfg
 if grep -E 'retry-on.*(500|all-retryable-errors)' $o/proxy/haproxy.cfg; then echo "500 must never be retried"; exit 1; fi
+# The check goes to each Pi's health listener, which its pisigner.toml opens and its firewall lets in.
+for h in pi1 pi2; do
+  addr=$(sed -n 's/^listen = \["\(.*\):6732"\]$/\1/p' $o/$h/pisigner.toml)
+  [ -n "$addr" ] || { echo "$h: no tunnel listen address in pisigner.toml"; exit 1; }
+  grep -q "^  server $h $addr:6732 check port 6734 " $o/proxy/haproxy.cfg || { echo "$h: HAProxy does not check port 6734"; exit 1; }
+  grep -q "^health_listen = \[\"$addr:6734\"\]$" $o/$h/pisigner.toml || { echo "$h: no health listener on $addr:6734"; exit 1; }
+  grep -q 'tcp dport { 6732, 6734 } accept' $o/$h/nftables.conf || { echo "$h: the firewall does not let the check in"; exit 1; }
+done
 
 echo "== nft -c"
 for h in pi1 pi2 proxy; do nft -c -f $o/$h/nftables.conf; done

@@ -26,7 +26,7 @@ bool long_form() {
 
 std::string hostile_config(const std::filesystem::path& dir) {
   std::ostringstream s;
-  s << "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\n"
+  s << "[server]\nlisten = [\"127.0.0.1:0\"]\nadmin_listen = [\"127.0.0.1:0\"]\nhealth_listen = [\"127.0.0.1:0\"]\n"
     << "header_timeout_s = " << kHeaderTimeoutS << "\nmax_connections = " << kMaxConnections << "\n"
     << "[store]\npath = \"" << (dir / "store").string() << "\"\n"
     << "[policy]\nmax_chains_per_key = 0\n"

@@ -1,8 +1,9 @@
 // The daemon the hostile-client and load tests attack, and the honest baker they must not delay.
 // pisignerd runs as shipped except: request authentication on (bootstrap2 authorizes bootstrap1's
 // key, as with a proxy host that is not trusted), a 2 s header timeout (so slow clients are dropped
-// within the test), the connection cap at its maximum (1024, the worst case for memory) and no cap
-// on chains (the load signs on one chain per connection).
+// within the test), the connection cap at its maximum (1024, the worst case for memory), no cap
+// on chains (the load signs on one chain per connection), and a health listener (server.health_listen)
+// as the fleet's role configures one for HAProxy's checks.
 #pragma once
 
 #include <atomic>

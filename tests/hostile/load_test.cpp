@@ -2,7 +2,11 @@
 // (100,000 with PISIGNER_HOSTILE_LONG=1) mixing key lookups, signatures at increasing levels on each
 // client's chain, signatures the watermark refuses, /authorized and /metrics. Every valid request
 // must succeed and every refusal be the watermark's; it prints the /authorized p99 under load and
-// the daemon's peak RSS (VmHWM).
+// the daemon's peak RSS (VmHWM). The /authorized figure that matters is the one HAProxy's check
+// sees: it polls the health listener (server.health_listen, `check port` in the fleet's HAProxy
+// template) on its own connection, so a checker thread here polls it every 2 ms. The same check on
+// the signing port and the load clients' own /authorized times are printed beside it: there a
+// check waits for an I/O thread that is busy with signatures.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -74,6 +78,19 @@ void client(std::uint16_t port, std::uint32_t chain, int n, Tally& t) {
   t.authorized_ms.insert(t.authorized_ms.end(), authorized.begin(), authorized.end());
 }
 
+// Polls /authorized every `period` on its own connection until `stop`; every answer must be 200.
+void health_checker(std::uint16_t port, std::chrono::microseconds period, const std::atomic<bool>& stop,
+                    std::vector<double>& latencies, Tally& t) {
+  HttpClient c(port);
+  while (!stop.load()) {
+    const auto t0 = Clock::now();
+    auto r = c.get("/authorized");
+    latencies.push_back(ms_since(t0));
+    if (r.status != 200) t.error("health checker: GET /authorized: " + std::to_string(r.status) + " " + r.body);
+    std::this_thread::sleep_until(t0 + period);
+  }
+}
+
 TEST(Load, TwoHundredClientsBesideAThousandIdleConnectionsGetNoErrors) {
   ASSERT_GE(raise_fd_limit(4096), 2600u) << "needs descriptors for 1,000 idle + 200 active connections, both ends";
   TempDir dir("load");
@@ -88,6 +105,13 @@ TEST(Load, TwoHundredClientsBesideAThousandIdleConnectionsGetNoErrors) {
   const int clients = 200;
   const int total = long_form() ? 100000 : 10000;
   Tally t;
+  std::atomic<bool> load_done{false};
+  ASSERT_NE(d.health_port(), 0) << "no health listener";
+  std::vector<double> checker_ms, signing_port_checker_ms;
+  std::thread checker(health_checker, d.health_port(), std::chrono::microseconds(2000), std::cref(load_done),
+                      std::ref(checker_ms), std::ref(t));
+  std::thread signing_port_checker(health_checker, d.port(), std::chrono::microseconds(2000), std::cref(load_done),
+                                   std::ref(signing_port_checker_ms), std::ref(t));
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i) {
@@ -95,6 +119,9 @@ TEST(Load, TwoHundredClientsBesideAThousandIdleConnectionsGetNoErrors) {
   }
   for (auto& th : threads) th.join();
   const double seconds = ms_since(t0) / 1000;
+  load_done.store(true);
+  checker.join();
+  signing_port_checker.join();
 
   const int requests = clients * (total / clients);
   EXPECT_EQ(t.errors.load(), 0) << [&] {
@@ -104,6 +131,7 @@ TEST(Load, TwoHundredClientsBesideAThousandIdleConnectionsGetNoErrors) {
   }();
   EXPECT_EQ(t.ok.load() + t.refused.load(), requests);
   EXPECT_GT(t.refused.load(), 0);
+  EXPECT_GT(checker_ms.size(), 10u) << "the health checker barely ran during the load";
   EXPECT_TRUE(d.process().running()) << d.log();
   auto metrics = d.client().get("/metrics").body;
   std::string evicted = "?";
@@ -114,7 +142,13 @@ TEST(Load, TwoHundredClientsBesideAThousandIdleConnectionsGetNoErrors) {
   std::printf("load: %d requests on %d connections (+1000 idle) in %.1f s (%.0f/s): %d ok, %d refused by the HWM, "
               "%d errors\n",
               requests, clients, seconds, requests / seconds, t.ok.load(), t.refused.load(), t.errors.load());
-  std::printf("load: /authorized p50 %.3f ms, p99 %.3f ms over %zu requests (target <= 5 ms)\n",
+  std::printf("load: /authorized checked every 2 ms on the health listener: p50 %.3f ms, p99 %.3f ms over %zu "
+              "checks (target <= 5 ms)\n",
+              percentile(checker_ms, 0.5), percentile(checker_ms, 0.99), checker_ms.size());
+  std::printf("load: /authorized checked every 2 ms on the signing port: p50 %.3f ms, p99 %.3f ms over %zu checks\n",
+              percentile(signing_port_checker_ms, 0.5), percentile(signing_port_checker_ms, 0.99),
+              signing_port_checker_ms.size());
+  std::printf("load: /authorized as the 200 load clients saw it (signing port): p50 %.3f ms, p99 %.3f ms over %zu requests\n",
               percentile(t.authorized_ms, 0.5), percentile(t.authorized_ms, 0.99), t.authorized_ms.size());
   std::printf("load: pisignerd peak RSS (VmHWM) %.1f MiB at start, %.1f MiB after 1000 idle + 200 active "
               "connections; idle connections evicted at the cap of %d: %s\n",

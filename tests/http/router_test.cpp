@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pisigner/http/errors.hpp"
+#include "pisigner/http/health_router.hpp"
 #include "router_fixture.hpp"
 
 namespace pisigner::http {
@@ -321,6 +322,40 @@ TEST(Router, HealthzIsLivenessOnly) {
   auto post = rh.post("/healthz", "");
   EXPECT_EQ(post.status, 405);
   EXPECT_EQ(header(post, "Allow"), "GET");
+}
+
+// The health listener answers HAProxy's check and a scraper, and nothing that signs or reads keys.
+TEST(HealthRouter, ServesOnlyTheHealthRoutesAndNeverSigns) {
+  RouterHarness rh;
+  HealthRouter health(rh.router);
+  auto get = [&](const std::string& target, std::string method = "GET") {
+    return RouterHarness::sent(health.handle(Request{std::move(method), target, "", ""}));
+  };
+  EXPECT_EQ(get("/authorized").status, 503);  // the required check was never probed
+  rh.health.report("ledger", health::ProbeResult{health::State::Ok, "Tezos Baking 2.4.7"});
+  auto ok = get("/authorized");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(json::parse(ok.body)["authorized"], true);
+  EXPECT_EQ(get("/authorized?from=haproxy").status, 200);
+  EXPECT_EQ(get("/healthz").status, 200);
+  EXPECT_EQ(get("/healthz", "HEAD").status, 200);
+  auto metrics = get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("pisigner_"), std::string::npos);
+
+  const int signs_before = rh.h.key->calls();
+  auto sign = RouterHarness::sent(health.handle(Request{"POST", keys_path(), "application/json", jstr(kAttestationHex)}));
+  EXPECT_EQ(sign.status, 404);
+  EXPECT_NE(sign.body.find("/authorized, /healthz and /metrics only"), std::string::npos) << sign.body;
+  EXPECT_EQ(rh.h.key->calls(), signs_before);
+  for (const char* target : {"/keys/tz1KqTpEZ7Yob7QbPE4Hy4Wo8fHG8LhKxZSx", "/status", "/authorized_keys", "/known_keys", "/",
+                             "/authorizedX", "/metrics/../keys"}) {
+    EXPECT_EQ(get(target).status, 404) << target;
+  }
+  auto post = RouterHarness::sent(health.handle(Request{"POST", "/authorized", "", ""}));
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(header(post, "Allow"), "GET");
+  EXPECT_FALSE(health.blocking(Request{"GET", "/authorized", "", ""}));
 }
 
 TEST(Router, AuthorizedFollowsTheHealthSnapshot) {

@@ -203,6 +203,41 @@ TEST(Startup, BadListenAddressExits78) {
   EXPECT_NE(out.find("server.listen: listen address '127.0.0.1:99999'"), std::string::npos) << out;
 }
 
+TEST(Startup, BadHealthListenAddressExits78) {
+  TempDir dir("badhealth");
+  std::string text = config_with(dir.path(), soft_key(kBootstrap1Sk));
+  text.replace(text.find("admin_listen = []"), 17, "admin_listen = []\nhealth_listen = [\"127.0.0.1:70000\"]");
+  write_config(dir.path() / "c.toml", text);
+  auto [rc, out] = check_config(dir.path() / "c.toml");
+  EXPECT_EQ(rc, kExitConfig) << out;
+  EXPECT_NE(out.find("server.health_listen: listen address '127.0.0.1:70000'"), std::string::npos) << out;
+}
+
+// HAProxy checks the health listener: it answers /authorized like the signing port, and signs nothing.
+TEST(Startup, HealthListenerAnswersChecksAndSignsNothing) {
+  TempDir dir("healthlisten");
+  std::string text = basic_config(dir.path());
+  const auto at = text.find("admin_listen = ");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.insert(at, "health_listen = [\"127.0.0.1:0\"]\n");
+  Daemon d(dir.path(), text);
+  ASSERT_NE(d.health_port(), 0) << d.log();
+  ASSERT_NE(d.health_port(), d.port());
+  HttpClient health(d.health_port());
+  auto a = health.get("/authorized");
+  EXPECT_EQ(a.status, d.client().get("/authorized").status) << a.body;
+  EXPECT_NE(a.body.find("\"checks\""), std::string::npos) << a.body;
+  EXPECT_EQ(health.get("/healthz").status, 200);
+  EXPECT_NE(health.get("/metrics").body.find("pisigner_http_open_connections{listener=\"health\"}"), std::string::npos);
+  auto sign = health.post("/keys/" + std::string(kBootstrap1Pkh), "\"" + attestation_hex(1, 0) + "\"");
+  EXPECT_EQ(sign.status, 404) << sign.body;
+  EXPECT_EQ(health.get("/keys/" + std::string(kBootstrap1Pkh)).status, 404);
+  EXPECT_EQ(health.get("/status").status, 404);
+  EXPECT_NE(d.log().find("health checks on 127.0.0.1:0"), std::string::npos) << d.log();
+  // The signing port still serves everything.
+  EXPECT_EQ(d.client().post("/keys/" + std::string(kBootstrap1Pkh), "\"" + attestation_hex(1, 0) + "\"").status, 200);
+}
+
 TEST(Startup, WorldReadableSecretsAreRefused) {
   TempDir dir("worldreadable");
   init_store(config_with(dir.path(), soft_key(kBootstrap1Sk)));

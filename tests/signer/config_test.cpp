@@ -171,6 +171,19 @@ TEST(Config, MaxConnections) {
   EXPECT_EQ(r->server.max_connections, 32);
 }
 
+TEST(Config, HealthListenIsOffUnlessSet) {
+  auto off = parse(kSoftKey, "off.toml");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_TRUE(off->server.health_listen.empty());
+  auto on = parse(std::string("[server]\nhealth_listen = [\"10.77.0.2:6734\"]\n") + kSoftKey, "on.toml");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_EQ(on->server.health_listen, std::vector<std::string>{"10.77.0.2:6734"});
+  expect_error(std::string("[server]\nhealth_listen = [\"6734\"]\n") + kSoftKey, 2, "server.health_listen",
+               "must be host:port");
+  expect_error(std::string("[server]\nhealth_listen = \"127.0.0.1:6734\"\n") + kSoftKey, 2, "server.health_listen",
+               "array of strings");
+}
+
 TEST(Config, WrongTypes) {
   expect_error(std::string("[server]\nknown_keys = \"yes\"\n") + kSoftKey, 2, "server.known_keys", "true or false");
   expect_error(std::string("[server]\nio_threads = \"2\"\n") + kSoftKey, 2, "server.io_threads", "integer");

@@ -172,7 +172,7 @@ Config build(const toml::table& root, const std::string& source) {
   r.only(root, "", {"server", "store", "policy", "auth", "health", "log", "cluster", "key", "ups", "uplink"});
 
   if (auto* t = r.table(root, "server", "server")) {
-    r.only(*t, "server.", {"listen", "admin_listen", "known_keys", "io_threads", "sign_threads", "body_limit", "header_timeout_s", "idle_timeout_s", "max_connections"});
+    r.only(*t, "server.", {"listen", "admin_listen", "health_listen", "known_keys", "io_threads", "sign_threads", "body_limit", "header_timeout_s", "idle_timeout_s", "max_connections"});
     c.server.listen = r.strings(*t, "listen", "server.listen", c.server.listen);
     if (c.server.listen.empty()) r.error(r.node(*t, "listen"), "server.listen", "needs at least one address");
     for (const auto& l : c.server.listen) {
@@ -181,6 +181,10 @@ Config build(const toml::table& root, const std::string& source) {
     c.server.admin_listen = r.strings(*t, "admin_listen", "server.admin_listen", c.server.admin_listen);
     for (const auto& l : c.server.admin_listen) {
       if (l.find(':') == std::string::npos) r.error(r.node(*t, "admin_listen"), "server.admin_listen", "'" + l + "' must be host:port");
+    }
+    c.server.health_listen = r.strings(*t, "health_listen", "server.health_listen", c.server.health_listen);
+    for (const auto& l : c.server.health_listen) {
+      if (l.find(':') == std::string::npos) r.error(r.node(*t, "health_listen"), "server.health_listen", "'" + l + "' must be host:port");
     }
     r.get(*t, "known_keys", "server.known_keys", c.server.known_keys);
     c.server.io_threads = static_cast<int>(r.integer(*t, "io_threads", "server.io_threads", 8, 1, 64));

@@ -81,8 +81,9 @@ Fleet::Fleet() {
       ledger_[i] = std::make_unique<Vledger>();
     }
     port_[i] = free_port();
+    health_port_[i] = free_port();
     start_pi(i);
-    if (!pi_[i] || pi_[i]->port() != port_[i]) return;
+    if (!pi_[i] || pi_[i]->port() != port_[i] || pi_[i]->health_port() != health_port_[i]) return;
   }
   ready_ = start_haproxy();
 }
@@ -102,6 +103,7 @@ std::string Fleet::pi_config(int i) const {
   const auto dir = dir_.path() / ("pi" + std::to_string(i + 1));
   // Health at the packaged default (1 s); the Ledger timeout as the pisigner role renders it.
   return "[server]\nlisten = [\"" + FleetNetwork::pi_address(i) + ":" + std::to_string(port_[i]) +
+         "\"]\nhealth_listen = [\"" + FleetNetwork::pi_address(i) + ":" + std::to_string(health_port_[i]) +
          "\"]\nadmin_listen = []\n"
          "[store]\npath = " + quoted((dir / "store").string()) + "\n"
          "[health]\ninterval_ms = 1000\nmax_age_ms = 3000\n"
@@ -150,8 +152,8 @@ bool Fleet::start_haproxy() {
       {"signer_proxy_haproxy_chroot", ""},
       {"signer_proxy_haproxy_user", ""},
       {"signer_proxy_servers",
-       {{{"name", "pi1"}, {"address", FleetNetwork::pi_address(0)}, {"port", port_[0]}},
-        {{"name", "pi2"}, {"address", FleetNetwork::pi_address(1)}, {"port", port_[1]}}}}};
+       {{{"name", "pi1"}, {"address", FleetNetwork::pi_address(0)}, {"port", port_[0]}, {"check_port", health_port_[0]}},
+        {{"name", "pi2"}, {"address", FleetNetwork::pi_address(1)}, {"port", port_[1]}, {"check_port", health_port_[1]}}}}};
   const auto vars_file = dir_.path() / "haproxy-vars.json";
   std::ofstream(vars_file) << vars.dump();
   const auto cfg = dir_.path() / "haproxy.cfg";

@@ -87,6 +87,7 @@ class Fleet {
   std::unique_ptr<Vledger> ledger_[2];
   std::filesystem::path power_[2];
   std::uint16_t port_[2] = {0, 0};
+  std::uint16_t health_port_[2] = {0, 0};  // server.health_listen: HAProxy's check port
   // Each Pi's system bus with its NetworkManager and ModemManager (one LTE modem); outlive pi_.
   std::unique_ptr<hal::testing::PrivateBus> bus_[2];
   std::unique_ptr<hal::testing::TestNetworkManager> nm_[2];

@@ -69,6 +69,9 @@ Daemon::Daemon(const std::filesystem::path& dir, const std::string& config) : di
   if (auto a = line->find(" ADMIN "); a != std::string::npos) {
     admin_port_ = static_cast<std::uint16_t>(std::stoi(line->substr(a + 7)));
   }
+  if (auto h = line->find(" HEALTH "); h != std::string::npos) {
+    health_port_ = static_cast<std::uint16_t>(std::stoi(line->substr(h + 8)));
+  }
 }
 
 Daemon::~Daemon() {

@@ -49,6 +49,7 @@ class Daemon {
   ~Daemon();
   std::uint16_t port() const { return port_; }
   std::uint16_t admin_port() const { return admin_port_; }
+  std::uint16_t health_port() const { return health_port_; }  // 0 without server.health_listen
   HttpClient client() const { return HttpClient(port_); }
   // SIGTERM and wait; returns the exit status.
   int stop();
@@ -61,6 +62,7 @@ class Daemon {
   std::unique_ptr<Process> proc_;
   std::uint16_t port_ = 0;
   std::uint16_t admin_port_ = 0;
+  std::uint16_t health_port_ = 0;
 };
 
 // Attestation (magic 0x13) for chain NetXxkAx4woPLyu at `level`/`round`; `variant` changes the payload hash bytes.

@@ -23,6 +23,9 @@ struct ServerConfig {
   std::vector<std::string> listen{"127.0.0.1:6732"};
   // Operator API (pisignerctl ledger ...); never expose it through the proxy. Empty: disabled.
   std::vector<std::string> admin_listen{"127.0.0.1:6733"};
+  // GET /authorized, /healthz and /metrics only, on an I/O thread of their own, so HAProxy's check
+  // never waits behind signing traffic (its `check port`). Empty: those routes are on `listen` only.
+  std::vector<std::string> health_listen{};
   bool known_keys = false;
   // Each I/O thread owns its connections (no wake-ups between threads on a request's path); soft-key
   // signs run inline, so concurrent clients sign in parallel up to this many and share fsyncs.
