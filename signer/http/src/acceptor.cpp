@@ -27,15 +27,16 @@ struct Acceptor::Listener {
   bool pending = false;  // an accept, a readiness wait or a backoff is outstanding
 };
 
-Acceptor::Acceptor(std::vector<asio::io_context*> ios, std::vector<IdleList*> idle, std::vector<IdleList*> slow,
-                   Connections& conns, Open open)
-    : ios_(std::move(ios)),
+Acceptor::Acceptor(asio::io_context& home, std::vector<asio::io_context*> ios, std::vector<IdleList*> idle,
+                   std::vector<IdleList*> slow, Connections& conns, Open open)
+    : home_(home),
+      ios_(std::move(ios)),
       idle_(std::move(idle)),
       slow_(std::move(slow)),
       conns_(conns),
       open_(std::move(open)),
-      room_timer_(*ios_.front()) {
-  conns_.wake = [this] { asio::post(*ios_.front(), [this] { resume(); }); };
+      room_timer_(home_) {
+  conns_.wake = [this] { asio::post(home_, [this] { resume(); }); };
 }
 
 Acceptor::~Acceptor() = default;
@@ -44,10 +45,10 @@ Result<void, Error> Acceptor::listen(const std::string& text) {
   auto ep = parse_endpoint(text);
   if (!ep) return fail(ep.error());
   error_code ec;
-  tcp::resolver resolver(*ios_.front());
+  tcp::resolver resolver(home_);
   auto results = resolver.resolve(ep->host, std::to_string(ep->port), tcp::resolver::passive, ec);
   if (ec || results.empty()) return fail(Error{"listen address '" + text + "': cannot resolve host: " + ec.message()});
-  auto listener = std::make_unique<Listener>(*ios_.front(), text);
+  auto listener = std::make_unique<Listener>(home_, text);
   auto& acceptor = listener->acceptor;
   const tcp::endpoint endpoint = results.begin()->endpoint();
   acceptor.open(endpoint.protocol(), ec);
@@ -172,7 +173,7 @@ void Acceptor::make_room() {
   asio::post(*ios_[best], [this, best, list = (*lists)[best]] {
     const bool closed = list->evict_oldest();
     if (closed) conns_.evicted.fetch_add(1, std::memory_order_relaxed);
-    asio::post(*ios_.front(), [this, closed] {
+    asio::post(home_, [this, closed] {
       evicting_ = false;
       // Closed: its session's destructor resumes the acceptors. Else it got busy: look again.
       if (!closed && conns_.paused.exchange(false)) resume();

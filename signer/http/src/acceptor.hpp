@@ -23,11 +23,12 @@ class Acceptor {
   // Starts a session for an accepted socket, which belongs to ios[slot], idle[slot] and slow[slot].
   using Open = std::function<void(boost::asio::ip::tcp::socket, std::size_t slot)>;
 
-  // The listening sockets and timers run on ios[0]; accepted sockets are dealt round-robin.
-  // idle[i]: keep-alive connections of ios[i] waiting for a request; slow[i]: those whose request
-  // did not arrive in one read and is still coming. Sets conns.wake. All pointers outlive the Acceptor.
-  Acceptor(std::vector<boost::asio::io_context*> ios, std::vector<IdleList*> idle, std::vector<IdleList*> slow,
-           Connections& conns, Open open);
+  // The listening sockets and timers run on `home`, a context no connection uses, so a flood of
+  // accepts never queues in front of a signer's request; accepted sockets are dealt round-robin over
+  // ios. idle[i]: keep-alive connections of ios[i] waiting for a request; slow[i]: those whose
+  // request did not arrive in one read and is still coming. Sets conns.wake. All outlive the Acceptor.
+  Acceptor(boost::asio::io_context& home, std::vector<boost::asio::io_context*> ios, std::vector<IdleList*> idle,
+           std::vector<IdleList*> slow, Connections& conns, Open open);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -36,7 +37,7 @@ class Acceptor {
   Result<void, Error> listen(const std::string& address);
   std::vector<std::uint16_t> ports() const;
   void start();
-  // Closes the listening sockets and cancels the timers; on ios[0].
+  // Closes the listening sockets and cancels the timers; on `home`.
   void close();
 
  private:
@@ -46,12 +47,13 @@ class Acceptor {
   void make_room();
   void resume();
 
+  boost::asio::io_context& home_;
   std::vector<boost::asio::io_context*> ios_;
   std::vector<IdleList*> idle_;
   std::vector<IdleList*> slow_;
   Connections& conns_;
   Open open_;
-  // Touched on ios[0] only (after start()).
+  // Touched on home_ only (after start()).
   std::vector<std::unique_ptr<Listener>> listeners_;
   boost::asio::steady_timer room_timer_;
   bool room_timer_pending_ = false;

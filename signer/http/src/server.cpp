@@ -356,20 +356,23 @@ struct Server::Impl {
       slow_list.push_back(slow.back().get());
     }
     acceptor = std::make_unique<detail::Acceptor>(
-        std::move(io_list), std::move(idle_list), std::move(slow_list), shared.conns,
+        *accept_io, std::move(io_list), std::move(idle_list), std::move(slow_list), shared.conns,
         [this](tcp::socket socket, std::size_t slot) {
           std::make_shared<Session>(std::move(socket), shared, *idle[slot], *slow[slot])->start();
         });
   }
 
-  asio::io_context& main() { return *ios.front(); }  // acceptors and timers
+  asio::io_context& main() { return *ios.front(); }  // periodic tasks: the watchdog proves a connection loop runs
 
   std::vector<std::unique_ptr<IdleList>> idle;  // one per io_context
   std::vector<std::unique_ptr<IdleList>> slow;  // one per io_context
   asio::thread_pool pool;
   Shared shared;
   std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::unique_ptr<detail::Acceptor> acceptor;  // on main()
+  // The listeners' own context and thread: accepting, and making room at the cap, never wait for
+  // a connection thread, nor a connection's request for an accept.
+  std::unique_ptr<asio::io_context> accept_io = std::make_unique<asio::io_context>(1);
+  std::unique_ptr<detail::Acceptor> acceptor;  // on *accept_io
   std::vector<std::unique_ptr<asio::steady_timer>> timers;
   std::vector<std::unique_ptr<std::function<void(beast::error_code)>>> ticks;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -386,6 +389,10 @@ Result<void, Error> Server::start() {
     if (auto r = impl_->acceptor->listen(text); !r) return r;
   }
   impl_->acceptor->start();
+  impl_->work.push_back(asio::make_work_guard(*impl_->accept_io));
+  impl_->threads.emplace_back([io = impl_->accept_io.get(), &conns = impl_->shared.conns] {
+    detail::run_io(*io, [&conns](const std::exception_ptr& e) { report_failure(conns, "accept loop", e); });
+  });
   for (auto& io : impl_->ios) {
     impl_->work.push_back(asio::make_work_guard(*io));
     impl_->threads.emplace_back([io = io.get(), &conns = impl_->shared.conns] {
@@ -428,12 +435,13 @@ void Server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   impl_->shared.conns.stopping = true;
+  asio::post(*impl_->accept_io, [this] { impl_->acceptor->close(); });
   asio::post(impl_->main(), [this] {
-    impl_->acceptor->close();
     for (auto& t : impl_->timers) t->cancel();
   });
   impl_->pool.join();  // let in-flight signatures finish and post their replies
   impl_->work.clear();
+  impl_->accept_io->stop();
   for (auto& io : impl_->ios) io->stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
