@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "hostile_fixture.hpp"
@@ -75,30 +76,58 @@ class Hostile : public ::testing::Test {
     ASSERT_NE(port_, 0) << "pisignerd did not start";
   }
 
-  // 1,000 samples: the p99 is the 10th slowest, so one scheduler slice lost to another process on a
-  // shared machine does not decide it.
+  // 1,000 samples per side: the p99 is the 10th slowest, so one scheduler slice lost to another
+  // process on a shared machine does not decide it.
   static int per_phase() { return long_form() ? 10000 : 1000; }
+  static constexpr int kBlocks = 5;  // quiet and attacked blocks, alternating
 
-  // Runs `attack` in a loop on its own thread (after `setup`) while the honest baker signs, prints
-  // the comparison, and checks what must hold for every attack.
+  // Runs `attack` in a loop on its own thread while the honest baker signs, prints the comparison,
+  // and checks what must hold for every attack. The baker's signatures alternate between blocks
+  // with the attack paused (after its current round) and blocks with a round under way, so whatever
+  // else the machine does lands on both sides of the ratio.
   void under_attack(const std::string& name, const std::function<void()>& attack) {
-    // The baseline just before, so a machine busy with other work shows in both.
-    const auto quiet = honest_->sign(per_phase());
     std::atomic<bool> stop{false};
     std::atomic<int> rounds{0};
+    std::mutex state;  // a round starts only while not paused: no round can begin unseen
+    bool paused = true, in_round = false;
+    auto set_paused = [&](bool p) { std::lock_guard l(state); paused = p; };
+    auto round_under_way = [&] { std::lock_guard l(state); return in_round; };
     std::thread attacker([&] {
       ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);  // this thread only
       while (!stop.load()) {
+        {
+          std::lock_guard l(state);
+          in_round = !paused;
+        }
+        if (!round_under_way()) {
+          std::this_thread::sleep_for(1ms);
+          continue;
+        }
         attack();
         rounds.fetch_add(1);
+        std::lock_guard l(state);
+        in_round = false;
       }
     });
-    while (rounds.load() == 0 && daemon_->process().running()) std::this_thread::sleep_for(1ms);
     const int failures_before = honest_->failures();
-    const auto latencies = honest_->sign(per_phase());
-    const double baseline_p99 = percentile(quiet, 0.99);
+    std::vector<double> quiet, latencies;
+    const int block = per_phase() / kBlocks;
+    const auto give_up = std::chrono::steady_clock::now() + 120s;
+    for (int b = 0; b < 2 * kBlocks && daemon_->process().running() && std::chrono::steady_clock::now() < give_up; ++b) {
+      const bool attacked = b % 2 == 1;
+      set_paused(!attacked);
+      // Attacked: a round is under way (after a first whole one, so its connections are in place).
+      // Quiet: the round under way has finished and no other starts.
+      while ((attacked ? (rounds.load() == 0 || !round_under_way()) : round_under_way()) &&
+             std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(1ms);
+      }
+      auto l = honest_->sign(block);
+      (attacked ? latencies : quiet).insert((attacked ? latencies : quiet).end(), l.begin(), l.end());
+    }
     stop.store(true);
     attacker.join();
+    const double baseline_p99 = percentile(quiet, 0.99);
     const double p99 = report(name, latencies, baseline_p99);
     EXPECT_EQ(honest_->failures(), failures_before) << name << ": honest signatures were refused";
     EXPECT_GT(rounds.load(), 0);
