@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -51,7 +52,8 @@ void client(std::uint16_t port, std::uint32_t chain, int n, Tally& t) {
     if (!expect_ok && r.status == 500 && r.body.find("high watermark") != std::string::npos) {
       return void(t.refused.fetch_add(1));
     }
-    t.error("sign (" + std::string(expect_ok ? "valid" : "below HWM") + "): " + std::to_string(r.status) + " " + r.body);
+    t.error("sign (" + std::string(expect_ok ? "valid" : "below HWM") + "): " + std::to_string(r.status) + " " + r.body +
+            r.error);
   };
   auto get = [&](const std::string& target, const char* must_contain) {
     const auto t0 = Clock::now();
@@ -127,6 +129,14 @@ TEST(Load, TwoHundredClientsBesideAThousandIdleConnectionsGetNoErrors) {
   EXPECT_EQ(t.errors.load(), 0) << [&] {
     std::string s;
     for (const auto& e : t.first_errors) s += e + "\n";
+    const std::string log = d.log();
+    const auto lines = std::count(log.begin(), log.end(), '\n');
+    if (lines > 0) {
+      // The daemon's last lines say why (a deadline, an eviction, an error).
+      std::size_t from = log.size();
+      for (int n = 0; n < 40 && from > 0; ++n) from = log.rfind('\n', from - 1);
+      s += "pisignerd log, last lines:\n" + log.substr(from == std::string::npos ? 0 : from);
+    }
     return s;
   }();
   EXPECT_EQ(t.ok.load() + t.refused.load(), requests);

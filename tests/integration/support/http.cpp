@@ -20,6 +20,13 @@ struct HttpClient::Impl {
   beast::flat_buffer buffer;
   std::string host;
   std::uint16_t port;
+  std::string connect_error;
+
+  static HttpResult failed(std::string what) {
+    HttpResult r;
+    r.error = std::move(what);
+    return r;
+  }
 
   bool connect(std::chrono::milliseconds timeout) {
     stream.emplace(io);
@@ -31,13 +38,14 @@ struct HttpClient::Impl {
     io.run();
     buffer.clear();
     if (!result) stream->socket().set_option(asio::ip::tcp::no_delay(true));
+    connect_error = result ? result.message() : "";
     return !result;
   }
 
   HttpResult once(const std::string& method, const std::string& target, const std::string& body,
                   const std::string& ct, std::chrono::milliseconds timeout, bool& retry) {
     retry = false;
-    if (!stream && !connect(timeout)) return {};
+    if (!stream && !connect(timeout)) return failed("connect: " + connect_error);
     bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
     req.set(bhttp::field::host, host);
     if (!ct.empty()) req.set(bhttp::field::content_type, ct);
@@ -48,9 +56,11 @@ struct HttpClient::Impl {
     parser.body_limit(64 * 1024 * 1024);
     if (method == "HEAD") parser.skip(true);
     beast::error_code result = asio::error::timed_out;
+    const char* step = "write";
     stream->expires_after(timeout);
     bhttp::async_write(*stream, req, [&](beast::error_code ec, std::size_t) {
       if (ec) { result = ec; return; }
+      step = "read";
       bhttp::async_read(*stream, buffer, parser, [&](beast::error_code ec, std::size_t) { result = ec; });
     });
     io.restart();
@@ -60,7 +70,7 @@ struct HttpClient::Impl {
                          result == asio::error::broken_pipe || result == asio::error::eof;
       stream.reset();
       retry = stale;
-      return {};
+      return failed(std::string(step) + ": " + result.message());
     }
     HttpResult r;
     r.status = static_cast<int>(parser.get().result_int());

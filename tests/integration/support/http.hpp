@@ -13,6 +13,7 @@ struct HttpResult {
   int status = 0;  // 0: connection failed or timed out
   std::string body;
   std::map<std::string, std::string> headers;  // lowercase names
+  std::string error;  // with status 0: what failed (connect, write or read) and the system's message
 };
 
 class HttpClient {
