@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the SD card image: a Debian 12 arm64 root (mmdebstrap) with the pisigner .deb of this
-# commit, laid out by genimage as FAT boot + read-only ext4 root + ext4 data partition.
+# commit, configured by the fleet's Ansible role (ansible/image.yml, through the chroot connection:
+# hooks/customize.sh), laid out by genimage as FAT boot + read-only ext4 root + ext4 data partition.
 #   image/build.sh [--test]
 # Outputs in build-image/out/: pisigner-<version>-arm64.img.xz, .img.bmap, SHA256SUMS, manifest
 # (package versions) and files (path, mode, owner of every file in the root and data partitions).
@@ -17,7 +18,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 IMG=$ROOT/image
 B=${IMAGE_BUILD_DIR:-$ROOT/build-image}
 TEST=0
-case "${1:-}" in --test) TEST=1 ;; "") ;; *) sed -n '2,15p' "$0"; exit 2 ;; esac
+case "${1:-}" in --test) TEST=1 ;; "") ;; *) sed -n '2,16p' "$0"; exit 2 ;; esac
 LOCK=$IMG/packages.lock
 case "${IMAGE_LOCK:=strict}" in strict | warn | update) ;; *) echo "image: IMAGE_LOCK=strict|warn|update" >&2; exit 2 ;; esac
 t0=$SECONDS
@@ -28,6 +29,11 @@ step() { echo "==> image: $* ($((SECONDS - t0)) s)"; }
 mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 update-binfmts --enable qemu-aarch64 2>/dev/null || true
 arch-test arm64 >/dev/null || { echo "image: arm64 programs do not run here (binfmt qemu-aarch64)" >&2; exit 1; }
+
+# The image's configuration is the fleet's role, applied through Ansible's chroot connection
+# (Debian's `ansible`, which brings community.general).
+command -v ansible-playbook >/dev/null && ansible-doc -t connection community.general.chroot >/dev/null 2>&1 ||
+  { echo "image: needs ansible-playbook and community.general.chroot (apt-get install ansible)" >&2; exit 1; }
 
 if [ -z "${PISIGNER_DEB:-}" ]; then
   step "arm64 .deb of this commit (build-arm64/)"
@@ -67,7 +73,7 @@ if [ "$IMAGE_LOCK" != update ]; then
 else
   : > "$DEBDIR/$PREFS"
 fi
-IMAGE_DIR=$IMG mmdebstrap --mode=root --variant=apt --architectures=arm64 \
+IMAGE_DIR=$IMG IMAGE_LOG=$B/ansible.log mmdebstrap --mode=root --variant=apt --architectures=arm64 \
   --components=main,non-free-firmware --include="$PKGS,$DEBDIR/pisigner_${VERSION}_arm64.deb" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-include=/usr/share/locale/locale.alias' \

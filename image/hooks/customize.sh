@@ -1,16 +1,41 @@
 #!/bin/sh
-# mmdebstrap --customize-hook: the image's configuration, applied to the finished root file system.
-# This is the one place the fleet's Ansible role (pisigner) takes over later: the files of
-# image/rootfs/ plus the steps below. $1 is the root, IMAGE_DIR the image/ directory.
+# mmdebstrap --customize-hook: makes the finished root file system the SD image's.
+# The configuration a Pi runs with (firewall, sshd, journald, the polkit power-off rule, which
+# units run) comes from the fleet's Ansible role, pisigner, in image mode (ansible/image.yml),
+# applied here through Ansible's chroot connection: the same role provisions a Pi over SSH.
+# What stays here and in image/rootfs/ is the image's own mechanics: the read-only root and its
+# data partition (fstab, the initramfs scripts, state moved to /data), first boot (program, unit),
+# boot (config.txt additions, initramfs), no per-device identity.
+# $1 is the root, IMAGE_DIR the image/ directory, IMAGE_LOG where Ansible's output goes.
 set -eu
 R="$1"
-: "${IMAGE_DIR:?}"
+: "${IMAGE_DIR:?}" "${IMAGE_LOG:?}"
 
 # Files of the image: copied as root, so root owns them; no group/other write whatever the checkout's umask.
 cp -r --preserve=mode "$IMAGE_DIR/rootfs/." "$R/"
 (cd "$IMAGE_DIR/rootfs" && find . -type f) | while read -r f; do chmod go-w "$R/$f"; done
 chmod 0755 "$R/usr/lib/pisigner-image/firstboot" "$R/etc/initramfs/post-update.d/z60-pisigner-ro" \
   "$R/etc/initramfs-tools/scripts/init-bottom/pisigner-data"
+
+# The role. Its modules run in the root with the root's python3 (arm64, under qemu-user); Ansible's
+# temporary files go to the root's /tmp and are removed with whatever else it leaves there.
+ANSIBLE_DIR=$(cd "$IMAGE_DIR/../ansible" && pwd)
+atmp=$(mktemp -d /tmp/pisigner-image-ansible.XXXXXX)
+touch "$atmp/stamp"
+t_role=$(date +%s)
+if ! (cd "$atmp" && HOME=$atmp ANSIBLE_CONFIG="$ANSIBLE_DIR/ansible.cfg" ANSIBLE_LOCAL_TEMP=$atmp/local \
+      ANSIBLE_REMOTE_TEMP=/tmp/.ansible-image ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 \
+      ansible-playbook -i "$R," "$ANSIBLE_DIR/image.yml") > "$IMAGE_LOG" 2>&1; then
+  tail -40 "$IMAGE_LOG" >&2
+  echo "image: the pisigner role (ansible/image.yml) failed on the root; log: $IMAGE_LOG" >&2
+  exit 1
+fi
+# The play runs Python with PYTHONDONTWRITEBYTECODE; bytecode written anyway would be a leftover.
+pyc=$(find "$R" -xdev -newer "$atmp/stamp" -name '*.pyc' -print -delete | wc -l)
+find "$R" -xdev -newer "$atmp/stamp" -type d -name __pycache__ -empty -delete
+[ "$pyc" = 0 ] || echo "image: removed $pyc .pyc files the role's run left" >&2
+rm -rf "$atmp" "$R/tmp/.ansible-image" "$R/root/.ansible"
+echo "image: pisigner role applied in $(( $(date +%s) - t_role )) s: $(grep -E '^[^ ]+ +: ok=' "$IMAGE_LOG" | sed 's/^[^:]*: *//; s/  */ /g')"
 
 echo pisigner > "$R/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tpisigner\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$R/etc/hosts"
@@ -20,12 +45,8 @@ ln -sfn /run/NetworkManager/resolv.conf "$R/etc/resolv.conf"
 # "uninitialized" one would make systemd run preset-all on a first boot, enabling etcd).
 : > "$R/etc/machine-id"
 
-# Units: the firewall and first boot on; etcd off until the fleet's provisioning configures it;
-# no jobs that write to the root (apt lists, dpkg backups) or scrub LVM the image does not have.
-chroot "$R" systemctl enable --quiet nftables.service pisigner-firstboot.service
-chroot "$R" systemctl disable --quiet etcd.service
-chroot "$R" systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
-  e2scrub_all.timer e2scrub_reap.service
+# First boot on (the role set the others: firewall on, etcd off, apt and scrub timers masked).
+chroot "$R" systemctl enable --quiet pisigner-firstboot.service
 
 # Everything systemd-tmpfiles would create in /var and /etc at boot exists already: on the
 # read-only root it could not, and systemd-tmpfiles-setup would fail.
@@ -47,7 +68,6 @@ move_to_data /var/lib/systemd systemd 0755
 move_to_data /var/lib/private private 0700
 move_to_data /var/lib/NetworkManager NetworkManager 0755
 move_to_data /var/lib/chrony chrony 0755
-chroot "$R" install -d -m 2755 -g systemd-journal /data/log/journal
 
 # Per-device identity is made on the device: no SSH host keys in the image (pisigner-firstboot
 # makes one on the data partition), no machine id (the initramfs makes one there).

@@ -82,7 +82,7 @@ mcopy -i "$FAT" "$W/pisigner.toml" "$W/hostname" "$W/authorized_keys" ::
 
 SSH_PORT=$(free_port)
 SSH_OPTS=(-q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-          -o ConnectTimeout=10 -o ServerAliveInterval=5 -i "$KEY" -p "$SSH_PORT")
+          -o ConnectTimeout=10 -o ServerAliveInterval=5 -o IdentitiesOnly=yes -i "$KEY" -p "$SSH_PORT")
 SSH=(ssh "${SSH_OPTS[@]}" root@127.0.0.1)
 g() { "${SSH[@]}" "PATH=/usr/sbin:/usr/bin:/sbin:/bin; $*"; }
 
@@ -160,6 +160,17 @@ ok "firewall loaded (input policy drop)"
 [ "$(g 'ps -o user= -C pisignerd')" = pisigner ] || die "pisignerd does not run as user pisigner"
 [ "$(g 'systemctl show -p ProtectSystem --value pisignerd')" = strict ] || die "pisignerd is not the hardened unit"
 ok "pisignerd active as user pisigner, hardened unit"
+# The fleet role's configuration (ansible/image.yml), as the running system has it.
+sshd_t=$(g 'sshd -T' | grep -E '^(permitrootlogin|passwordauthentication|authenticationmethods|maxauthtries|hostkey) ' | sort | tr '\n' ' ')
+grep -Eq 'permitrootlogin (without|prohibit)-password' <<<"$sshd_t" && grep -q 'maxauthtries 3' <<<"$sshd_t" &&
+  grep -q 'passwordauthentication no' <<<"$sshd_t" && grep -q 'hostkey /data/ssh/ssh_host_ed25519_key' <<<"$sshd_t" ||
+  die "sshd does not run with the role's settings: $sshd_t"
+ppid_=$(g 'systemctl show -p MainPID --value pisignerd')
+g "pkcheck --action-id org.freedesktop.login1.power-off --process $ppid_" >/dev/null ||
+  die "polkit does not let pisignerd power off through logind (the role's rule)"
+! g "pkcheck --action-id org.freedesktop.login1.reboot --process $ppid_" >/dev/null 2>&1 ||
+  die "polkit lets pisignerd reboot: the rule must allow power-off only"
+ok "the fleet role's sshd settings in effect; polkit: pisignerd may power off, not reboot"
 [ "$(g hostname)" = pisigner-a ] || die "host name not set from the boot partition"
 [ -z "$(g 'ls /boot/firmware/pisigner.toml /boot/firmware/authorized_keys /boot/firmware/hostname 2>/dev/null')" ] ||
   die "first-boot files not wiped from the boot partition"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A release image holds none of the test-only files (boot marker, test login key, sshd drop-in,
 # uhid bridge: every path add-test-files.sh listed in <added>), no SSH host key, no login key and
-# no machine id: those are made on each device.
+# no machine id: those are made on each device. Its configuration is the fleet role's.
 #   check-release.sh <release .img> <added (build-image/test/added)>
 set -euo pipefail
 IMG=${1:?usage: check-release.sh <image> <added>} ADDED=${2:?usage: check-release.sh <image> <added>}
@@ -25,5 +25,20 @@ done
 if [ -n "$(debugfs -R 'cat /etc/machine-id' "$work/root.ext4" 2>/dev/null)" ]; then
   echo "check-release: the release root has a machine id" >&2; bad=1
 fi
-[ $bad = 0 ] && echo "check-release: $IMG has none of the ${#test_files[@]} test-only paths, no host key, login key or machine id"
+# The configuration is the fleet role's (ansible/image.yml): its files carry the role's managed
+# comment, its units are set, and nothing of Ansible's run is left in the root.
+for f in /etc/nftables.conf /etc/ssh/sshd_config.d/50-pisigner.conf /etc/systemd/journald.conf.d/50-pisigner.conf \
+    /etc/polkit-1/rules.d/50-pisigner-poweroff.rules; do
+  debugfs -R "cat $f" "$work/root.ext4" 2>/dev/null | grep -q 'Managed by Ansible (role pisigner)' ||
+    { echo "check-release: $f is not the pisigner role's" >&2; bad=1; }
+done
+for f in /etc/systemd/system/sysinit.target.wants/nftables.service /etc/systemd/system/apt-daily.timer \
+    /etc/systemd/system/multi-user.target.wants/pisigner-firstboot.service; do
+  exists "$work/root.ext4" "$f" || { echo "check-release: $f missing (unit not enabled or masked)" >&2; bad=1; }
+done
+for f in /etc/systemd/system/multi-user.target.wants/etcd.service /root/.ansible /tmp/.ansible-image; do
+  if exists "$work/root.ext4" "$f"; then echo "check-release: the release root has $f" >&2; bad=1; fi
+done
+[ $bad = 0 ] && echo "check-release: $IMG has none of the ${#test_files[@]} test-only paths, no host key, login key or machine id;" \
+  "its configuration is the pisigner role's"
 exit $bad

@@ -10,10 +10,10 @@ cd "$src/ansible"
 inv=inventory/example/hosts.yml
 
 echo "== ansible-playbook --syntax-check"
-ansible-playbook -i $inv --syntax-check site.yml
+ansible-playbook -i $inv --syntax-check site.yml image.yml
 
 echo "== ansible-lint (production)"
-ansible-lint --offline --profile production -q site.yml roles/
+ansible-lint --offline --profile production -q site.yml image.yml roles/
 
 echo "== render"
 key=$(wg genkey | wg pubkey)
@@ -34,8 +34,23 @@ for h in pi1 pi2; do
   grep -q 'tcp dport { 6732, 6734 } accept' $o/$h/nftables.conf || { echo "$h: the firewall does not let the check in"; exit 1; }
 done
 
+# The pisigner role in image mode (ansible/image.yml, the SD image's root), as rendered for pi1.
+ansible-playbook -i $inv "$src/tests/fleet/render.yml" -e "out=$work/out-image" -e "wg_key=$key" \
+  -e '{"pisigner_image_build": true, "pisigner_sd_image": true}' >"$work/render-image.log" \
+  || { cat "$work/render-image.log"; exit 1; }
+oi=$work/out-image/pi1
+
 echo "== nft -c"
 for h in pi1 pi2 proxy; do nft -c -f $o/$h/nftables.conf; done
+nft -c -f $oi/nftables.conf
+# The image knows no tunnel addresses: its wg0 rule has none; a Pi's run names the members.
+grep -q 'iifname "wg0" tcp dport { 6732, 6734, 2379, 2380 } accept' $oi/nftables.conf
+grep -q 'iifname "wg0" ip saddr { 10.77.0.1 } tcp dport { 6732, 6734 } accept' $o/pi1/nftables.conf
+
+echo "== sshd drop-in: no root login on a Pi; on the SD image root by key, host key on /data"
+grep -qx 'PermitRootLogin no' $o/pi1/sshd.conf
+grep -qx 'PermitRootLogin prohibit-password' $oi/sshd.conf
+grep -qx 'HostKey /data/ssh/ssh_host_ed25519_key' $oi/sshd.conf
 
 echo "== wg-quick strip"
 export WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go
