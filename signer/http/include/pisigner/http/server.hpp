@@ -21,7 +21,7 @@ struct ServerOptions {
   std::size_t body_limit = 64 * 1024;
   std::chrono::seconds header_timeout{10};  // to receive a whole request once bytes start flowing
   std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
-  int io_threads = 8;  // one io_context and thread each; connections dealt round-robin
+  int io_threads = 8;  // one io_context and thread each; connections dealt round-robin (the listeners have their own)
   int sign_threads = 8;
   // Open connections. At the cap a waiting client takes the place of the connection whose request
   // has been arriving for longest (a slow sender), else of the longest-idle keep-alive connection;
