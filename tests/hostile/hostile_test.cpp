@@ -95,11 +95,12 @@ class Hostile : public ::testing::Test {
     std::thread attacker([&] {
       ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);  // this thread only
       while (!stop.load()) {
+        bool start = false;
         {
           std::lock_guard l(state);
-          in_round = !paused;
+          start = in_round = !paused;
         }
-        if (!round_under_way()) {
+        if (!start) {
           std::this_thread::sleep_for(1ms);
           continue;
         }

@@ -193,24 +193,21 @@ TEST(Startup, AdminApiOffLoopbackIsRefused) {
   }
 }
 
+// The signing and the health listener's addresses are both checked, each named in the message.
 TEST(Startup, BadListenAddressExits78) {
   TempDir dir("badlisten");
-  std::string text = config_with(dir.path(), soft_key(kBootstrap1Sk));
-  text.replace(text.find("127.0.0.1:0"), 11, "127.0.0.1:99999");
-  write_config(dir.path() / "c.toml", text);
-  auto [rc, out] = check_config(dir.path() / "c.toml");
-  EXPECT_EQ(rc, kExitConfig) << out;
-  EXPECT_NE(out.find("server.listen: listen address '127.0.0.1:99999'"), std::string::npos) << out;
-}
-
-TEST(Startup, BadHealthListenAddressExits78) {
-  TempDir dir("badhealth");
-  std::string text = config_with(dir.path(), soft_key(kBootstrap1Sk));
-  text.replace(text.find("admin_listen = []"), 17, "admin_listen = []\nhealth_listen = [\"127.0.0.1:70000\"]");
-  write_config(dir.path() / "c.toml", text);
-  auto [rc, out] = check_config(dir.path() / "c.toml");
-  EXPECT_EQ(rc, kExitConfig) << out;
-  EXPECT_NE(out.find("server.health_listen: listen address '127.0.0.1:70000'"), std::string::npos) << out;
+  const std::string base = config_with(dir.path(), soft_key(kBootstrap1Sk));
+  std::string signing = base;
+  signing.replace(signing.find("127.0.0.1:0"), 11, "127.0.0.1:99999");
+  std::string health = base;
+  health.replace(health.find("admin_listen = []"), 17, "admin_listen = []\nhealth_listen = [\"127.0.0.1:70000\"]");
+  for (const auto& [text, expected] : {std::pair{signing, "server.listen: listen address '127.0.0.1:99999'"},
+                                       std::pair{health, "server.health_listen: listen address '127.0.0.1:70000'"}}) {
+    write_config(dir.path() / "c.toml", text);
+    auto [rc, out] = check_config(dir.path() / "c.toml");
+    EXPECT_EQ(rc, kExitConfig) << out;
+    EXPECT_NE(out.find(expected), std::string::npos) << out;
+  }
 }
 
 // HAProxy checks the health listener: it answers /authorized like the signing port, and signs nothing.
