@@ -6,7 +6,6 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "support/fleet.hpp"
@@ -16,31 +15,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Member id (hex) of member i, from `etcdctl endpoint status -w simple`.
-std::string member_id(EtcdCluster& c, int i) {
-  auto [rc, out] = c.etcdctl({"--endpoints=" + c.endpoint(i), "endpoint", "status", "-w", "simple"});
-  if (rc != 0) return {};
-  std::istringstream fields(out);
-  std::string endpoint, id;
-  std::getline(fields, endpoint, ',');
-  std::getline(fields, id, ',');
-  id.erase(0, id.find_first_not_of(' '));
-  return id;
-}
-
 TEST(FleetEtcd, LeaderMovesOffTheSigningPi) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root: the test creates network namespaces";
   Fleet fleet;
   ASSERT_TRUE(fleet.ready());
   auto& cluster = fleet.cluster();
   // The leader on pi1's member, the Pi HAProxy sends to.
-  ASSERT_GE(cluster.wait_for_leader(10s), 0);
-  if (cluster.leader() != 0) {
-    auto [rc, out] = cluster.etcdctl({"--endpoints=" + cluster.endpoint(cluster.leader()), "move-leader",
-                                      member_id(cluster, 0)});
-    ASSERT_EQ(rc, 0) << out;
-  }
-  ASSERT_EQ(cluster.wait_for_leader(10s), 0);
+  ASSERT_TRUE(cluster.move_leader(0));
 
   // The script as the role renders it for this fleet: pi1, pi2 and the proxy are members 0, 1, 2.
   const auto ca = fleet.dir() / "ca";

@@ -360,6 +360,28 @@ int EtcdCluster::wait_for_leader(std::chrono::milliseconds timeout) {
   }
 }
 
+bool EtcdCluster::move_leader(int i) {
+  const int from = wait_for_leader(std::chrono::seconds(10));
+  if (from < 0) return false;
+  if (from != i) {
+    const auto st = status(i);
+    if (!st) return false;
+    std::ostringstream id;
+    id << std::hex << st->first;  // move-leader takes the member id in hex, as `member list` prints it
+    auto [rc, out] = etcdctl({"--endpoints=" + endpoint(from), "move-leader", id.str()});
+    if (rc != 0) {
+      ADD_FAILURE() << "etcdctl move-leader " << id.str() << ": " << out;
+      return false;
+    }
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (leader() != i) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
 std::string EtcdCluster::running_endpoints() {
   std::string eps, all;
   for (int i = 0; i < size(); ++i) {

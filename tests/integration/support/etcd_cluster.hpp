@@ -78,6 +78,8 @@ class EtcdCluster {
   int leader();
   // Polls leader() until it is >= 0 or `timeout` passes; returns the last value.
   int wait_for_leader(std::chrono::milliseconds timeout);
+  // Hands leadership to member i (etcdctl move-leader) and waits up to 10 s until it leads; true then.
+  bool move_leader(int i);
   // Runs etcdctl as root against the running members (2 s dial, 5 s command timeout; `args` may
   // override these and --endpoints) → (exit status, stdout+stderr). `stdin_text` feeds `put`.
   std::pair<int, std::string> etcdctl(const std::vector<std::string>& args, const std::string& stdin_text = {});
