@@ -73,6 +73,16 @@ std::vector<BadCase> bad_cases() {
       {"JSON object", S::Plain, "POST", K, "application/json", "{\"data\":\"" + att + "\"}", 400, "", body_err},
       {"JSON array", S::Plain, "POST", K, "application/json", "[\"" + att + "\"]", 400, "", body_err},
       {"JSON null", S::Plain, "POST", K, "application/json", "null", 400, "", body_err},
+      {"deeply nested array", S::Plain, "POST", K, "application/json",
+       std::string(100000, '[') + std::string(100000, ']'), 400, "", body_err + ": expected a JSON string"},
+      {"unclosed nesting", S::Plain, "POST", K, "application/json", std::string(1000, '['), 400, "",
+       body_err + ": expected a JSON string"},
+      {"string then garbage", S::Plain, "POST", K, "application/json", jstr(att) + " x", 400, "",
+       body_err + ": invalid JSON"},
+      {"two strings", S::Plain, "POST", K, "application/json", jstr(att) + " " + jstr(att), 400, "",
+       body_err + ": invalid JSON"},
+      {"bad escape", S::Plain, "POST", K, "application/json", "\"\\q" + att + "\"", 400, "",
+       body_err + ": invalid JSON"},
       {"odd-length hex", S::Plain, "POST", K, "application/json", jstr(att.substr(1)), 400, "", body_err},
       {"non-hex", S::Plain, "POST", K, "application/json", jstr("13zz"), 400, "", body_err},
       {"0x prefix", S::Plain, "POST", K, "application/json", jstr("0x" + att), 400, "", body_err},
@@ -223,6 +233,9 @@ TEST(Router, AcceptsOctezClientVariants) {
   for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const Bytes raw = hex(kAttestationHex);
   std::string octet = std::string("\x00\x00\x00\x50", 4) + std::string(raw.begin(), raw.end());
+  // Valid JSON that is not the plain "<hex>" form: the first digit as a \u escape, blanks around.
+  const std::string hex_text(kAttestationHex);
+  const std::string escaped = " \n\"\\u003" + hex_text.substr(0, 1) + hex_text.substr(1) + "\"\t";
   struct Variant {
     std::string target, content_type, body;
   };
@@ -232,6 +245,7 @@ TEST(Router, AcceptsOctezClientVariants) {
            {keys_path(), "Application/JSON", jstr(upper)},
            {keys_path() + "?version=0&future=1", "application/json", jstr(kAttestationHex)},
            {keys_path(), "application/octet-stream", octet},
+           {keys_path(), "application/json", escaped},
        }) {
     RouterHarness rh;
     auto r = rh.post(v.target, v.body, v.content_type);

@@ -50,6 +50,33 @@ std::string media_type(std::string_view ct) {
   return out;
 }
 
+// SAX handler for a body that must be one JSON string: it stops at the first token that is not,
+// so a deeply nested or huge document costs a refusal nothing beyond its first byte.
+struct OnlyAString : nlohmann::json_sax<json> {
+  std::string value;
+  bool not_a_string = false;
+  bool refuse() {
+    not_a_string = true;
+    return false;
+  }
+  bool string(string_t& s) override {
+    value = std::move(s);
+    return true;
+  }
+  bool null() override { return refuse(); }
+  bool boolean(bool) override { return refuse(); }
+  bool number_integer(number_integer_t) override { return refuse(); }
+  bool number_unsigned(number_unsigned_t) override { return refuse(); }
+  bool number_float(number_float_t, const string_t&) override { return refuse(); }
+  bool binary(binary_t&) override { return refuse(); }
+  bool start_object(std::size_t) override { return refuse(); }
+  bool key(string_t&) override { return refuse(); }
+  bool end_object() override { return refuse(); }
+  bool start_array(std::size_t) override { return refuse(); }
+  bool end_array() override { return refuse(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
+
 // The POST body: a JSON string of hex (octez default) or, with application/octet-stream,
 // Data_encoding's 4-byte big-endian length followed by the bytes.
 Result<Bytes, Error> decode_body(const Request& req) {
@@ -66,10 +93,11 @@ Result<Bytes, Error> decode_body(const Request& req) {
         if (auto bytes = from_hex(inner)) return std::move(*bytes);
       }
     }
-    json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return fail(Error{"Failed to parse the request body: invalid JSON"});
-    if (!j.is_string()) return fail(Error{"Failed to parse the request body: expected a JSON string of hex bytes"});
-    auto bytes = from_hex(j.get_ref<const std::string&>());
+    OnlyAString sax;
+    const bool parsed = json::sax_parse(req.body, &sax);
+    if (!parsed && !sax.not_a_string) return fail(Error{"Failed to parse the request body: invalid JSON"});
+    if (!parsed) return fail(Error{"Failed to parse the request body: expected a JSON string of hex bytes"});
+    auto bytes = from_hex(sax.value);
     if (!bytes) return fail(Error{"Failed to parse the request body: not an even-length hex string"});
     return std::move(*bytes);
   }
