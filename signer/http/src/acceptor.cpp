@@ -28,11 +28,13 @@ struct Acceptor::Listener {
 };
 
 Acceptor::Acceptor(asio::io_context& home, std::vector<asio::io_context*> ios, std::vector<IdleList*> idle,
-                   std::vector<IdleList*> slow, Connections& conns, Open open)
+                   std::vector<IdleList*> slow, std::vector<const std::atomic<int>*> signers, Connections& conns,
+                   Open open)
     : home_(home),
       ios_(std::move(ios)),
       idle_(std::move(idle)),
       slow_(std::move(slow)),
+      signers_(std::move(signers)),
       conns_(conns),
       open_(std::move(open)),
       room_timer_(home_) {
@@ -96,7 +98,7 @@ void Acceptor::arm(Listener& l) {
     });
     return;
   }
-  const std::size_t slot = next_io_++ % ios_.size();
+  const std::size_t slot = next_slot();
   l.acceptor.async_accept(*ios_[slot], [this, &l, slot](error_code ec, tcp::socket socket) {
     l.pending = false;
     if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) return;
@@ -110,6 +112,14 @@ void Acceptor::arm(Listener& l) {
     }
     arm(l);
   });
+}
+
+std::size_t Acceptor::next_slot() {
+  for (std::size_t tries = 0; tries < ios_.size(); ++tries) {
+    const std::size_t slot = next_io_++ % ios_.size();
+    if (signers_[slot]->load(std::memory_order_relaxed) == 0) return slot;
+  }
+  return next_io_++ % ios_.size();
 }
 
 // EMFILE, ENFILE, ENOBUFS, ENOMEM...: the listening socket stays readable, so retrying at once

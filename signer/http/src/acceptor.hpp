@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,11 +25,14 @@ class Acceptor {
   using Open = std::function<void(boost::asio::ip::tcp::socket, std::size_t slot)>;
 
   // The listening sockets and timers run on `home`, a context no connection uses, so a flood of
-  // accepts never queues in front of a signer's request; accepted sockets are dealt round-robin over
-  // ios. idle[i]: keep-alive connections of ios[i] waiting for a request; slow[i]: those whose
-  // request did not arrive in one read and is still coming. Sets conns.wake. All outlive the Acceptor.
+  // accepts never queues in front of a signer's request. Each accept, when armed, is dealt
+  // round-robin to one of the ios whose signers[i] is 0 (connections that have had a signature), to
+  // any when none is: new connections never queue in front of a baker's next request while another
+  // thread is free.
+  // idle[i]: keep-alive connections of ios[i] waiting for a request; slow[i]: those whose request
+  // did not arrive in one read and is still coming. Sets conns.wake. All outlive the Acceptor.
   Acceptor(boost::asio::io_context& home, std::vector<boost::asio::io_context*> ios, std::vector<IdleList*> idle,
-           std::vector<IdleList*> slow, Connections& conns, Open open);
+           std::vector<IdleList*> slow, std::vector<const std::atomic<int>*> signers, Connections& conns, Open open);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -46,11 +50,13 @@ class Acceptor {
   void back_off(Listener& l, boost::system::error_code ec);
   void make_room();
   void resume();
+  std::size_t next_slot();
 
   boost::asio::io_context& home_;
   std::vector<boost::asio::io_context*> ios_;
   std::vector<IdleList*> idle_;
   std::vector<IdleList*> slow_;
+  std::vector<const std::atomic<int>*> signers_;
   Connections& conns_;
   Open open_;
   // Touched on home_ only (after start()).

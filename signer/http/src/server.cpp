@@ -66,13 +66,19 @@ Response internal_error() { return Response{500, "text/plain", "Internal server 
 // timer per connection checks it at the deadline or every min(header_timeout, idle_timeout).
 class Session : public std::enable_shared_from_this<Session>, private IdleList::Node {
  public:
-  Session(tcp::socket socket, Shared& shared, IdleList& idle, IdleList& slow)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(shared), idle_(idle), slow_(slow) {
+  Session(tcp::socket socket, Shared& shared, IdleList& idle, IdleList& slow, std::atomic<int>& signers)
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        shared_(shared),
+        idle_(idle),
+        slow_(slow),
+        signers_(signers) {
     shared_.conns.opened();
   }
   ~Session() {
     idle_.leave(*this);
     slow_.leave(slow_node_);
+    if (signer_) signers_.fetch_sub(1, std::memory_order_relaxed);
     shared_.conns.closed();
   }
 
@@ -174,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     head_ = msg.method() == bhttp::verb::head;
+    post_ = msg.method() == bhttp::verb::post;
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -243,6 +250,10 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
 
   // Any thread (the I/O thread, or the pool thread that ran the request).
   void write(Response r, unsigned version) {
+    if (post_ && r.status == 200 && !signer_) {
+      signer_ = true;  // a signature: keep new connections off this thread (see Acceptor)
+      signers_.fetch_add(1, std::memory_order_relaxed);
+    }
     auto out = encode(r, version);
     if (!out) {
       Response fallback = internal_error();
@@ -329,8 +340,11 @@ class Session : public std::enable_shared_from_this<Session>, private IdleList::
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::atomic<SteadyClock::rep> deadline_{kNever};  // written by the request's thread, read by the timer
+  std::atomic<int>& signers_;  // this thread's connections that have had a signature
   bool keep_alive_ = true;
   bool head_ = false;
+  bool post_ = false;
+  bool signer_ = false;  // counted in signers_; written by the request's thread, the session idle meanwhile
   unsigned version_ = 11;
 };
 
@@ -347,18 +361,21 @@ struct Server::Impl {
     std::vector<asio::io_context*> io_list;
     std::vector<IdleList*> idle_list;
     std::vector<IdleList*> slow_list;
+    std::vector<const std::atomic<int>*> signer_list;
     for (int i = 0; i < std::max(1, shared.options.io_threads); ++i) {
       ios.push_back(std::make_unique<asio::io_context>(1));
       idle.push_back(std::make_unique<IdleList>());
       slow.push_back(std::make_unique<IdleList>());
+      signers.push_back(std::make_unique<std::atomic<int>>(0));
       io_list.push_back(ios.back().get());
       idle_list.push_back(idle.back().get());
       slow_list.push_back(slow.back().get());
+      signer_list.push_back(signers.back().get());
     }
     acceptor = std::make_unique<detail::Acceptor>(
-        *accept_io, std::move(io_list), std::move(idle_list), std::move(slow_list), shared.conns,
-        [this](tcp::socket socket, std::size_t slot) {
-          std::make_shared<Session>(std::move(socket), shared, *idle[slot], *slow[slot])->start();
+        *accept_io, std::move(io_list), std::move(idle_list), std::move(slow_list), std::move(signer_list),
+        shared.conns, [this](tcp::socket socket, std::size_t slot) {
+          std::make_shared<Session>(std::move(socket), shared, *idle[slot], *slow[slot], *signers[slot])->start();
         });
   }
 
@@ -366,6 +383,7 @@ struct Server::Impl {
 
   std::vector<std::unique_ptr<IdleList>> idle;  // one per io_context
   std::vector<std::unique_ptr<IdleList>> slow;  // one per io_context
+  std::vector<std::unique_ptr<std::atomic<int>>> signers;  // one per io_context
   asio::thread_pool pool;
   Shared shared;
   std::vector<std::unique_ptr<asio::io_context>> ios;
