@@ -532,6 +532,32 @@ TEST(Server, AtTheCapASlowSenderMakesRoomBeforeAnIdleConnection) {
   EXPECT_EQ(s.server->stats().evicted, 3u);
 }
 
+// Slow senders make room eight at a time (a slowloris beyond the cap costs one round of making
+// room per eight newcomers, not per newcomer), the oldest first, and no more than eight.
+TEST(Server, AtTheCapSlowSendersMakeRoomEightAtATime) {
+  ServerOptions o = capped(13, 1);
+  o.header_timeout = 30s;
+  Stack s(o);
+  beast::error_code ec;
+  std::vector<std::unique_ptr<Client>> slow;
+  for (int i = 0; i < 12; ++i) {
+    slow.push_back(std::make_unique<Client>(s.port));
+    ASSERT_FALSE(slow.back()->write_raw("GET /healthz HTTP/1.1\r\nX-Slow: ")) << "slow client " << i;
+  }
+  Client signer(s.port);
+  ASSERT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(1, 0)), ec).result_int(), 200);
+  Client late(s.port);
+  EXPECT_EQ(late.request("GET", "/healthz", "", ec).result_int(), 200);
+  ASSERT_FALSE(ec) << ec.message();
+  for (std::size_t k = 0; k < 8; ++k) EXPECT_TRUE(closed_by_server(*slow[k])) << "slow connection " << k << " still open";
+  EXPECT_EQ(s.server->stats().evicted, 8u);
+  for (std::size_t k = 8; k < slow.size(); ++k) {
+    slow[k]->wait_closed(300ms, ec);
+    EXPECT_EQ(ec, beast::error::timeout) << "slow connection " << k << " was closed too: " << ec.message();
+  }
+  EXPECT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(2, 0)), ec).result_int(), 200);
+}
+
 // With no connection idle the acceptor waits (the client sits in the kernel backlog) instead of
 // cutting a signature short; the client is served once the sign's connection is idle.
 TEST(Server, AtTheCapWithNoIdleConnectionTheNextClientWaitsForRoom) {

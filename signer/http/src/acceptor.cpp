@@ -15,6 +15,9 @@ namespace {
 // Saturated with no idle connection: how often to look again for one to close.
 constexpr std::chrono::milliseconds kRoomRecheck{50};
 constexpr std::chrono::seconds kAcceptLogPeriod{10};
+// Slow senders closed per round of making room: a slowloris beyond the cap costs one round trip
+// between the listener's thread and a connection thread per eight clients, not per client.
+constexpr int kSlowEvictions = 8;
 }  // namespace
 
 struct Acceptor::Listener {
@@ -180,9 +183,12 @@ void Acceptor::make_room() {
     return;
   }
   evicting_ = true;
-  asio::post(*ios_[best], [this, best, list = (*lists)[best]] {
-    const bool closed = list->evict_oldest();
-    if (closed) conns_.evicted.fetch_add(1, std::memory_order_relaxed);
+  const int batch = lists == &slow_ ? kSlowEvictions : 1;
+  asio::post(*ios_[best], [this, best, batch, list = (*lists)[best]] {
+    int n = 0;
+    while (n < batch && list->evict_oldest()) ++n;
+    const bool closed = n > 0;
+    if (closed) conns_.evicted.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
     asio::post(home_, [this, closed] {
       evicting_ = false;
       // Closed: its session's destructor resumes the acceptors. Else it got busy: look again.
