@@ -56,21 +56,35 @@ void write_file(const std::filesystem::path& file, const std::string& text, std:
 
 }  // namespace
 
-// Distinct free loopback ports: all sockets stay bound until every port is picked, so the kernel
-// cannot hand out one port twice. Another process may still take a port before etcd binds it;
-// form() then reports the member's log. Ephemeral ports never include 2379/2380.
+// Distinct free loopback ports below the kernel's ephemeral range: outgoing connections (hundreds
+// of them in the load tests running beside) take their local ports from that range, so a port
+// picked there and released until etcd binds it was seen taken by one ("bind: address already in
+// use"). All sockets stay bound until every port is picked, so no port is handed out twice here;
+// another process picking at random in the same range between the release and etcd's bind remains
+// possible, and form() then reports the member's log. Never 2379/2380.
 std::vector<std::uint16_t> free_loopback_ports(int n) {
+  int ephemeral_low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
+  const int low = 10000;
+  const int high = std::max(low + 1000, ephemeral_low) - 1;
+  std::mt19937 pick(std::random_device{}());
+  std::uniform_int_distribution<int> port_in(low, high);
   std::vector<int> fds;
   std::vector<std::uint16_t> ports;
-  for (int i = 0; i < n; ++i) {
+  for (int tries = 0; static_cast<int>(ports.size()) < n; ++tries) {
+    if (tries > 1000) {
+      for (int fd : fds) ::close(fd);
+      throw std::runtime_error("cannot pick a free loopback port below the ephemeral range");
+    }
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      throw std::runtime_error("cannot pick a free loopback port");
+    a.sin_port = htons(static_cast<std::uint16_t>(port_in(pick)));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      continue;
     }
     fds.push_back(fd);
     ports.push_back(ntohs(a.sin_port));
@@ -78,7 +92,6 @@ std::vector<std::uint16_t> free_loopback_ports(int n) {
   for (int fd : fds) ::close(fd);
   return ports;
 }
-
 
 struct EtcdCluster::Member {
   std::string name;

@@ -17,7 +17,8 @@
 
 namespace pisigner::testing {
 
-// `n` distinct free loopback ports (all held bound until every one is picked); throws if none.
+// `n` distinct free loopback ports below the ephemeral range (all held bound until every one is
+// picked); throws if none.
 std::vector<std::uint16_t> free_loopback_ports(int n);
 
 struct EtcdOptions {
