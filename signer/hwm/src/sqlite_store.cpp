@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fs_util.hpp"
+#include "group_commit.hpp"
 #include "key_text.hpp"
 #include "pisigner/hwm/store.hpp"
 #include "sqlite_open.hpp"
@@ -33,23 +34,23 @@ constexpr const char* kSetSignature =
 constexpr const char* kProbe =
     "INSERT INTO meta(key, value) VALUES('probe', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1";
 
-// Group commit: every durable write (watermarks, the probe, signatures waiting to be written) goes
-// through one transaction at a time, and writers that arrive while one commits share the next. With
-// several keys signing at once they share one fsync instead of queueing for one each. A writer that
-// finds no commit in flight commits on its own thread; a queued writer sleeps until its batch is done
-// (woken alone, not with the whole queue) or until the finishing leader hands it the next batch.
+// Group commit (group_commit.hpp): every durable write (watermarks, the probe, signatures waiting
+// to be written) goes through one transaction at a time, and writers that arrive while one commits
+// share the next. With several keys signing at once they share one fsync instead of queueing for
+// one each.
 class SqliteStore final : public Store {
  public:
   SqliteStore(fs::path dir, DirLock lock, OpenedDb opened, const Clock& clock)
       : path_(dir / kDatabaseFile), clock_(clock), lock_(std::move(lock)), db_(std::move(opened.db)),
         cache_(std::move(opened.records)) {}
 
-  // Signatures not yet written are written now (the last ones of a clean shutdown).
+  // Signatures not yet written are written now (the last ones of a clean shutdown), with a probe.
   ~SqliteStore() override {
-    std::unique_lock lock(mu_);
-    if (pending_signatures_.empty() || !db_ || committing_) return;
-    committing_ = true;
-    lead(lock, nullptr);
+    {
+      std::lock_guard lock(mu_);
+      if (pending_signatures_.empty() || !db_ || group_.leading()) return;
+    }
+    (void)submit(std::make_shared<Write>(nullptr, nullptr));
   }
 
   Result<void, StoreError> prepare_statements() {
@@ -98,35 +99,28 @@ class SqliteStore final : public Store {
   Result<void, StoreError> probe_writable() override { return submit(std::make_shared<Write>(nullptr, nullptr)); }
 
  private:
-  // One writer's place in the queue. Shared with the leader, which wakes it after releasing mu_.
-  struct Write {
+  // One writer's place in the queue.
+  struct Write : GroupEntry {
     Write(const HwmKey* k, const Record* r) : key(k), record(r) {}
     const HwmKey* key;     // null for a probe
     const Record* record;  // null for a probe
-    enum class State { Queued, Lead, Done } state = State::Queued;
     Result<void, StoreError> result;
-    std::condition_variable wake;  // this writer's alone
   };
-  using Batch = std::vector<std::shared_ptr<Write>>;
+  using Batch = GroupCommit<Write>::Batch;
 
   Result<void, StoreError> submit(std::shared_ptr<Write> w) {
     std::unique_lock lock(mu_);
-    queue_.push_back(w);
-    if (committing_) {
-      w->wake.wait(lock, [&] { return w->state != Write::State::Queued; });
-      if (w->state == Write::State::Done) return std::move(w->result);
-      // Handed the lead: committing_ stayed set for this thread, and the queue holds this write.
-    }
-    committing_ = true;
-    lead(lock, w.get());
+    group_.submit(lock, w, [this](std::unique_lock<std::mutex>& held, GroupCommit<Write>::Queue& queue) {
+      return commit(held, queue);
+    });
     return std::move(w->result);
   }
 
-  // Requires `lock` held and committing_ set for this thread. Commits everything queued and the
-  // pending signatures in one transaction without holding mu_, publishes each write's result, and
-  // passes the lead to the first writer queued meanwhile. Returns with `lock` released.
-  void lead(std::unique_lock<std::mutex>& lock, const Write* self) {
-    Batch batch = std::exchange(queue_, {});
+  // The leader, `lock` held on entry and exit: everything queued and the pending signatures in one
+  // transaction, written without holding mu_; each write's result published.
+  Batch commit(std::unique_lock<std::mutex>& lock, GroupCommit<Write>::Queue& queue) {
+    Batch batch(queue.begin(), queue.end());
+    queue.clear();
     auto signatures = std::exchange(pending_signatures_, {});
     lock.unlock();
     Failure failure = write_transaction(batch, signatures);
@@ -143,22 +137,8 @@ class SqliteStore final : public Store {
       } else if (w->key) {
         cache_[*w->key] = *w->record;  // only what SQLite committed
       }
-      w->state = Write::State::Done;
     }
-    std::shared_ptr<Write> next;
-    if (!queue_.empty()) {
-      next = queue_.front();
-      next->state = Write::State::Lead;
-    } else {
-      committing_ = false;
-    }
-    lock.unlock();
-    // Woken after mu_ is released, so none of them blocks on it at once; `batch` and `next` keep
-    // the writes alive until then.
-    for (const auto& w : batch) {
-      if (w.get() != self) w->wake.notify_one();
-    }
-    if (next) next->wake.notify_one();
+    return batch;
   }
 
   struct FailedStep {
@@ -248,7 +228,7 @@ class SqliteStore final : public Store {
   const Clock& clock_;
   DirLock lock_;  // declared before db_: released only after the connection is closed
 
-  // Used only by the leader (committing_ set): the connection, its statements, the key texts.
+  // Used only by the group commit's leader: the connection, its statements, the key texts.
   DbPtr db_;
   StmtPtr upsert_, set_signature_, probe_, begin_, commit_, rollback_;  // finalized before db_ closes
   std::map<HwmKey, KeyText> texts_;
@@ -256,9 +236,8 @@ class SqliteStore final : public Store {
   // Protected by mu_.
   std::mutex mu_;
   std::map<HwmKey, Record> cache_;
-  Batch queue_;                                       // waiting for the next transaction
+  GroupCommit<Write> group_;                          // writes waiting for the next transaction
   std::map<HwmKey, Record> pending_signatures_;       // in cache_, not yet written
-  bool committing_ = false;                           // a leader owns the connection
 };
 
 // mkdir -p, then fsync the parent of each directory created: otherwise a power cut could make the

@@ -6,15 +6,13 @@
 
 namespace pisigner::hwm::etcd {
 
-// One caller's CAS. Shared with the leader, which wakes it after releasing mu_.
-struct TxnBatcher::Pending {
+// One caller's CAS.
+struct TxnBatcher::Pending : detail::GroupEntry {
   explicit Pending(CasOp o) : op(std::move(o)) {}
   CasOp op;
-  enum class State { Queued, Lead, Done } state = State::Queued;
   Result<TxnReply, KvError> result = fail(KvError{KvError::Code::Unknown, "no reply"});
   // A CAS of a key already in the txn: index of that key's CAS in it, answered from its outcome.
   std::optional<std::size_t> shadows;
-  std::condition_variable wake;  // this caller's alone
 };
 
 TxnBatcher::TxnBatcher(Kv& kv, BatchLimits limits, std::atomic<std::uint64_t>& txns)
@@ -22,31 +20,23 @@ TxnBatcher::TxnBatcher(Kv& kv, BatchLimits limits, std::atomic<std::uint64_t>& t
 
 std::size_t TxnBatcher::waiting() const {
   std::lock_guard lock(mu_);
-  return queue_.size();
+  return group_.queued();
 }
 
 Result<TxnReply, KvError> TxnBatcher::cas(CasOp op) {
   auto self = std::make_shared<Pending>(std::move(op));
   std::unique_lock lock(mu_);
-  queue_.push_back(self);
-  if (leading_) {
-    self->wake.wait(lock, [&] { return self->state != Pending::State::Queued; });
-    if (self->state == Pending::State::Done) return std::move(self->result);
-    // Handed the lead: leading_ stayed set for this thread, and this CAS is first in the queue.
-  }
-  leading_ = true;
-  lead(lock, self.get());
+  group_.submit(lock, self, [this](std::unique_lock<std::mutex>& held, Group::Queue& queue) { return lead(held, queue); });
   return std::move(self->result);
 }
 
-// Requires `lock` held and leading_ set for this thread. Returns with `lock` released.
-void TxnBatcher::lead(std::unique_lock<std::mutex>& lock, const Pending* self) {
+TxnBatcher::Batch TxnBatcher::lead(std::unique_lock<std::mutex>& lock, Group::Queue& queue) {
   // The txn: queued CAS in arrival order, distinct keys, within the caps. The first always goes
   // (it is the leader's own). A later CAS of a key already in it rides along unsent.
   Batch sent, shadowed;
-  std::deque<std::shared_ptr<Pending>> rest;
+  Group::Queue rest;
   std::size_t bytes = 0;
-  for (auto& p : queue_) {
+  for (auto& p : queue) {
     auto same = std::find_if(sent.begin(), sent.end(), [&](const auto& s) { return s->op.key == p->op.key; });
     const std::size_t size = p->op.key.size() + p->op.value.size();
     if (same != sent.end()) {
@@ -59,7 +49,7 @@ void TxnBatcher::lead(std::unique_lock<std::mutex>& lock, const Pending* self) {
       rest.push_back(std::move(p));
     }
   }
-  queue_ = std::move(rest);
+  queue = std::move(rest);
   lock.unlock();
 
   send(sent);
@@ -69,25 +59,8 @@ void TxnBatcher::lead(std::unique_lock<std::mutex>& lock, const Pending* self) {
   }
 
   lock.lock();
-  for (auto* batch : {&sent, &shadowed}) {
-    for (auto& p : *batch) p->state = Pending::State::Done;
-  }
-  std::shared_ptr<Pending> next;
-  if (!queue_.empty()) {
-    next = queue_.front();
-    next->state = Pending::State::Lead;
-  } else {
-    leading_ = false;
-  }
-  lock.unlock();
-  // Woken after mu_ is released so that none blocks on it at once; `sent`, `shadowed` and `next`
-  // keep them alive until then.
-  for (auto* batch : {&sent, &shadowed}) {
-    for (auto& p : *batch) {
-      if (p.get() != self) p->wake.notify_one();
-    }
-  }
-  if (next) next->wake.notify_one();
+  sent.insert(sent.end(), shadowed.begin(), shadowed.end());
+  return sent;
 }
 
 void TxnBatcher::answer_shadowed(const Batch& sent, const Batch& shadowed) {

@@ -1,20 +1,17 @@
 // Group commit of compare-and-sets to etcd: CAS of several keys that wait at the same time share one
 // txn, so one raft round (and one gateway request) serves many signatures.
 //
-// Leader/follower, as the SQLite store's group commit: one txn is in flight at a time. A CAS that
-// finds none in flight is sent at once on its caller's thread (a key signing alone waits for no
-// batch to form); CAS arriving meanwhile queue, and when the txn returns its sender hands the lead to
-// the first of them, which sends everything queued (up to the caps) as one txn. Each caller sleeps on
-// its own condition variable and is woken once: its txn is done, or it leads the next one.
+// Leader/follower, the SQLite store's group commit (group_commit.hpp): one txn is in flight at a
+// time. A CAS that finds none in flight is sent at once on its caller's thread; CAS arriving
+// meanwhile queue, and the next leader sends everything queued (up to the caps) as one txn.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 
+#include "../group_commit.hpp"
 #include "pisigner/hwm/etcd/kv.hpp"
 
 namespace pisigner::hwm::etcd {
@@ -48,8 +45,10 @@ class TxnBatcher {
 
  private:
   struct Pending;
-  using Batch = std::vector<std::shared_ptr<Pending>>;
-  void lead(std::unique_lock<std::mutex>& lock, const Pending* self);
+  using Group = detail::GroupCommit<Pending>;
+  using Batch = Group::Batch;
+  // The leader, `lock` held on entry and exit: takes the next txn's CAS from `queue`, sends them.
+  Batch lead(std::unique_lock<std::mutex>& lock, Group::Queue& queue);
   // Sends `batch` (distinct keys) as one txn; sets every result. No lock held.
   void send(const Batch& batch);
   // Answers each CAS that rode along with a CAS of the same key in `sent`.
@@ -60,8 +59,7 @@ class TxnBatcher {
   std::atomic<std::uint64_t>& txns_;
 
   mutable std::mutex mu_;
-  std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mu_: waiting for the next txn
-  bool leading_ = false;                        // guarded by mu_: a txn is being formed or in flight
+  Group group_;  // guarded by mu_: CAS waiting for the next txn
 };
 
 }  // namespace pisigner::hwm::etcd
