@@ -502,6 +502,14 @@ TEST(Server, AtTheCapAnIdleConnectionOnAnyThreadMakesRoom) {
   EXPECT_EQ(s.server->stats().evicted, 1u);
 }
 
+// Opens n connections that have sent half a request line and stay there: slow senders.
+void open_slow_senders(std::uint16_t port, int n, std::vector<std::unique_ptr<Client>>& out) {
+  for (int i = 0; i < n; ++i) {
+    out.push_back(std::make_unique<Client>(port));
+    ASSERT_FALSE(out.back()->write_raw("GET /healthz HTTP/1.1\r\nX-Slow: ")) << "slow client " << i;
+  }
+}
+
 // A slow sender (a request still arriving) makes room before an idle keep-alive connection: a
 // slowloris must not hold every slot while the baker's connection, idle between two signatures,
 // is the one closed. Every slow sender is older than the idle signer here.
@@ -511,10 +519,7 @@ TEST(Server, AtTheCapASlowSenderMakesRoomBeforeAnIdleConnection) {
   Stack s(o);
   beast::error_code ec;
   std::vector<std::unique_ptr<Client>> slow;
-  for (int i = 0; i < 3; ++i) {
-    slow.push_back(std::make_unique<Client>(s.port));
-    ASSERT_FALSE(slow.back()->write_raw("GET /healthz HTTP/1.1\r\nX-Slow: ")) << "slow client " << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(open_slow_senders(s.port, 3, slow));
   Client signer(s.port);
   int level = 1;
   ASSERT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec).result_int(), 200);
@@ -540,10 +545,7 @@ TEST(Server, AtTheCapSlowSendersMakeRoomEightAtATime) {
   Stack s(o);
   beast::error_code ec;
   std::vector<std::unique_ptr<Client>> slow;
-  for (int i = 0; i < 12; ++i) {
-    slow.push_back(std::make_unique<Client>(s.port));
-    ASSERT_FALSE(slow.back()->write_raw("GET /healthz HTTP/1.1\r\nX-Slow: ")) << "slow client " << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(open_slow_senders(s.port, 12, slow));
   Client signer(s.port);
   ASSERT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(1, 0)), ec).result_int(), 200);
   Client late(s.port);
