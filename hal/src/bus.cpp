@@ -19,7 +19,8 @@ using SdBusPtr = std::unique_ptr<sd_bus, SdBusClose>;
 // sd_bus_start against `address` on a bus this code owns. sdbus-c++ 1.2's own
 // createSessionBusConnectionWithAddress does the same but drops the sd_bus without unref
 // when sd_bus_start fails (one leaked bus object per failed attempt), so an address is
-// tried here first and handed to sdbus-c++ only once something answers there.
+// tried here first and handed to sdbus-c++ only once something answers there. A bus that goes
+// away between the two still costs that one object (sdbus-c++ 1.2 takes no sd_bus of ours).
 Result<void, HalError> try_address(const std::string& address) {
   sd_bus* raw = nullptr;
   if (int r = sd_bus_new(&raw); r < 0) return fail(HalError{errc_from_errno(-r), std::strerror(-r)});
