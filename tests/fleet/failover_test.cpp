@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
 #include <thread>
 #include <unistd.h>
 
@@ -55,6 +58,9 @@ struct Scenario {
   std::chrono::milliseconds takeover_limit = kTakeoverLimit;
   // Longest time without a signature once signatures flow again after the fault.
   std::chrono::milliseconds stall_limit = 1000ms;
+  // How the baker connects: octez's client opens a connection per request, which HAProxy then
+  // serves over its idle connections to the Pi (http-reuse always), some of them to a dead Pi.
+  Baker::Connections connections = Baker::Connections::keep_alive;
 };
 
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
@@ -231,7 +237,7 @@ TEST_P(Failover, StandbyTakesOverWithoutDoubleSignatureAndThePrimaryReturns) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root: the test creates network namespaces";
   Fleet fleet;
   ASSERT_TRUE(fleet.ready());
-  Baker baker(fleet.proxy_host(), fleet.proxy_port());
+  Baker baker(fleet.proxy_host(), fleet.proxy_port(), s.connections);
   warm_up(baker);
   if (HasFatalFailure()) return;
   const Cycle c = fault_cycle(fleet, baker, s);
@@ -239,7 +245,7 @@ TEST_P(Failover, StandbyTakesOverWithoutDoubleSignatureAndThePrimaryReturns) {
   baker.stop();
   const auto rs = baker.released();
   const auto gap = longest_gap(rs, c.fault, c.cleared);
-  std::printf("[fleet] %-18s signatures again %5ld ms after the fault (%s), longest gap %5ld ms; back on pi1 %5ld ms "
+  std::printf("[fleet] %-29s signatures again %5ld ms after the fault (%s), longest gap %5ld ms; back on pi1 %5ld ms "
               "after the fix; %zu released\n",
               s.name, ms(c.takeover - c.fault), s.primary_leaves ? "through pi2" : "either Pi", ms(gap),
               ms(c.back - c.cleared), rs.size());
@@ -263,8 +269,66 @@ INSTANTIATE_TEST_SUITE_P(
                       Scenario{"BatteryCritical", Fault::BatteryCritical, true, 5000ms},
                       Scenario{"EtcdMemberKilled", Fault::EtcdMemberKilled, false},
                       Scenario{"EtcdLeaderKilled", Fault::EtcdLeaderKilled, false, kTakeoverLimit, kElectionStall},
-                      Scenario{"TunnelCut", Fault::TunnelCut, true}, Scenario{"UplinkLost", Fault::UplinkLost, true}),
+                      Scenario{"TunnelCut", Fault::TunnelCut, true}, Scenario{"UplinkLost", Fault::UplinkLost, true},
+                      Scenario{"SigkillConnectionPerRequest", Fault::Sigkill, true, kTakeoverLimit, 1000ms,
+                               Baker::Connections::per_request},
+                      Scenario{"TunnelCutConnectionPerRequest", Fault::TunnelCut, true, kTakeoverLimit, 1000ms,
+                               Baker::Connections::per_request}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// HAProxy's counters of new and reused connections to a server of the signers backend.
+struct ServerConnections {
+  long connect = -1, reuse = -1;
+};
+ServerConnections server_connections(const Fleet& f, const std::string& server) {
+  std::istringstream in(f.stats_command("show stat"));
+  std::string line;
+  std::vector<std::string> header;
+  auto split = [](const std::string& s) {
+    std::vector<std::string> out;
+    std::string field;
+    std::istringstream fs(s);
+    while (std::getline(fs, field, ',')) out.push_back(field);
+    return out;
+  };
+  ServerConnections out;
+  while (std::getline(in, line)) {
+    if (line.rfind("# ", 0) == 0) {
+      header = split(line.substr(2));
+      continue;
+    }
+    const auto row = split(line);
+    if (row.size() < header.size() || row[0] != "signers" || row[1] != server) continue;
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == "connect") out.connect = std::atol(row[i].c_str());
+      if (header[i] == "reuse") out.reuse = std::atol(row[i].c_str());
+    }
+  }
+  return out;
+}
+
+// octez's remote-signer client opens a connection per request. With HAProxy's default (http-reuse
+// safe) every such request would open its own connection to the Pi: a TCP handshake over the
+// tunnel, from the cloud to a home uplink, before each signature. The proxy reuses idle ones.
+TEST(FleetProxy, ServesABakerThatConnectsPerRequestOverReusedConnectionsToThePi) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the test creates network namespaces";
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ready());
+  ASSERT_TRUE(fleet.wait_server_up(0, true, 10s));
+  const auto before = server_connections(fleet, "pi1");
+  ASSERT_GE(before.connect, 0) << "no connect/reuse counters for pi1 in `show stat`";
+  Baker baker(fleet.proxy_host(), fleet.proxy_port(), Baker::Connections::per_request);
+  const auto end = Clock::now() + 20s;
+  while (Clock::now() < end && baker.released().size() < 150) std::this_thread::sleep_for(20ms);
+  baker.stop();
+  const auto after = server_connections(fleet, "pi1");
+  const long connects = after.connect - before.connect, reuses = after.reuse - before.reuse;
+  std::printf("[fleet] %zu signatures, one client connection each: %ld new and %ld reused connections to pi1\n",
+              baker.released().size(), connects, reuses);
+  ASSERT_GE(baker.released().size(), 150u);
+  EXPECT_GE(reuses, 9 * connects) << "HAProxy opens a connection to the Pi per signature";
+  EXPECT_EQ(baker.refusals(), 0) << baker.last_refusal();
+}
 
 // `pisignerctl fleet status` on the proxy host: who signs, and why the other Pi does not.
 TEST(FleetStatus, SaysWhichPiSignsAndWhyTheOtherDoesNot) {

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -235,8 +236,8 @@ std::string payload_hex(const std::string& kind, int level, int round, std::uint
   return attestation_hex(level, round, variant);
 }
 
-Baker::Baker(std::string proxy_host, std::uint16_t proxy_port)
-    : host_(std::move(proxy_host)), port_(proxy_port), thread_([this] { run(); }) {}
+Baker::Baker(std::string proxy_host, std::uint16_t proxy_port, Connections connections)
+    : host_(std::move(proxy_host)), port_(proxy_port), connections_(connections), thread_([this] { run(); }) {}
 
 Baker::~Baker() { stop(); }
 
@@ -250,7 +251,7 @@ void Baker::stop() {
 
 void Baker::run() {
   try {
-    HttpClient c(port_, host_);
+    auto c = std::make_unique<HttpClient>(port_, host_);
     const std::string target = std::string("/keys/") + kZebraTz1;
     for (int level = 1;; ++level) {
       for (const auto& kind : kKinds) {
@@ -260,7 +261,8 @@ void Baker::run() {
             std::lock_guard lock(mu_);
             if (stop_) return;
           }
-          auto r = c.request("POST", target, body, "application/json", 5s);
+          if (connections_ == Connections::per_request) c = std::make_unique<HttpClient>(port_, host_);
+          auto r = c->request("POST", target, body, "application/json", 5s);
           {
             std::lock_guard lock(mu_);
             if (r.status == 200) {

@@ -113,7 +113,10 @@ struct Released {
 // other than 500 (HAProxy gave up), and never one that got 500 (a refusal).
 class Baker {
  public:
-  Baker(std::string proxy_host, std::uint16_t proxy_port);
+  // keep_alive: one connection for the stream. per_request: a new connection for each request, as
+  // octez's remote-signer client makes (cohttp-lwt-unix's Client.call).
+  enum class Connections { keep_alive, per_request };
+  Baker(std::string proxy_host, std::uint16_t proxy_port, Connections connections = Connections::keep_alive);
   ~Baker();  // stops the stream
   void stop();
   std::vector<Released> released() const;
@@ -124,6 +127,7 @@ class Baker {
   void run();
   std::string host_;
   std::uint16_t port_;
+  Connections connections_;
   mutable std::mutex mu_;
   std::vector<Released> released_;
   int refusals_ = 0;
