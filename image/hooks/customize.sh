@@ -35,6 +35,7 @@ pyc=$(find "$R" -xdev -newer "$atmp/stamp" -name '*.pyc' -print -delete | wc -l)
 find "$R" -xdev -newer "$atmp/stamp" -type d -name __pycache__ -empty -delete
 [ "$pyc" = 0 ] || echo "image: removed $pyc .pyc files the role's run left" >&2
 rm -rf "$atmp" "$R/tmp/.ansible-image" "$R/root/.ansible"
+install -d -m 0700 "$R/root/.ansible"  # a tmpfs on the Pi (fstab)
 echo "image: pisigner role applied in $(( $(date +%s) - t_role )) s: $(grep -E '^[^ ]+ +: ok=' "$IMAGE_LOG" | sed 's/^[^:]*: *//; s/  */ /g')"
 
 echo pisigner > "$R/etc/hostname"

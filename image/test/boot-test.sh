@@ -14,13 +14,21 @@
 #      a config whose Ledger is the virtual one over TCP and etcd certificates: installed, signs;
 #      each of a broken pisigner.toml, wg0.conf, hostname, etcd certificate: the signer stops,
 #      one line naming the file on the console and in the journal, nothing installed.
+#      Then a new pisigner .deb through the fleet's role over SSH (its root_writable, package and
+#      root_readonly tasks, with the handlers between, as main.yml runs them): the root made
+#      writable, the package upgraded, pisignerd restarted, the root read-only again, the HWM store
+#      kept; and with a process still running a file the upgrade replaced, the run succeeds, says
+#      the root stays writable until the next boot, and it does.
 # Everything goes through loopback: QEMU forwards 127.0.0.1:<port> to the guest's sshd, and an ssh
 # session forwards the guest's signer API to the host and the host's virtual Ledger to the guest
-# (so the image's hardened unit, loopback only, is exactly the release one).
-#   image/test/boot-test.sh <build-image dir> <host pisigner-vledger>
+# (so the image's hardened unit, loopback only, is exactly the release one). The guest reaches
+# nothing else: QEMU's user network is restricted (restrict=on; the forwards still work).
+#   image/test/boot-test.sh <build-image dir> <host pisigner-vledger> <the image's pisigner .deb>
 set -euo pipefail
 B=$(cd "${1:?usage: boot-test.sh <build-image dir> <pisigner-vledger>}" && pwd)
-VLEDGER=${2:?usage: boot-test.sh <build-image dir> <pisigner-vledger>}
+VLEDGER=${2:?usage: boot-test.sh <build-image dir> <pisigner-vledger> <.deb>}
+DEB=${3:?usage: boot-test.sh <build-image dir> <pisigner-vledger> <.deb>}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$B/boot-test
 KEY=$B/test/id_ed25519
 t0=$SECONDS
@@ -90,7 +98,7 @@ qemu-system-aarch64 -M virt -cpu cortex-a72 -m 1024 -smp 2 -display none -monito
   -serial "file:$W/console.log" -kernel "$W/vmlinuz" -initrd "$W/initrd.img" \
   -append "root=LABEL=PSROOT ro rootwait console=ttyAMA0 net.ifnames=0" \
   -drive "file=$W/disk.img,format=raw,if=virtio" \
-  -netdev "user,id=n,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22" -device virtio-net-pci,netdev=n,romfile= &
+  -netdev "user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22" -device virtio-net-pci,netdev=n,romfile= &
 qpid=$!
 
 boots=0
@@ -310,6 +318,72 @@ bad "/boot/firmware/etcd/client.crt: not signed by etcd/ca.crt"
 good_again /boot/firmware/etcd
 [ "$(g 'systemctl is-active pisignerd')" = active ] || die "pisignerd not active at the end"
 ok "each broken first-boot file refused alone; the signer runs again once it is gone"
+
+# ---- boot 2: a new .deb through the fleet's role over SSH, on the read-only root ----
+# The image's own package with a higher version (repacked: same files, so the guest can run it,
+# and dpkg still replaces every one of them, as an upgrade does).
+repack() {  # repack <suffix>: prints the path of the repacked .deb
+  local d=$W/deb-$1 v
+  rm -rf "$d"; mkdir -p "$d"; dpkg-deb -R "$DEB" "$d/pkg"
+  v="$(dpkg-deb -f "$DEB" Version)+$1"
+  sed -i "s/^Version: .*/Version: $v/" "$d/pkg/DEBIAN/control"
+  dpkg-deb -b "$d/pkg" "$d/pisigner_${v}_arm64.deb" >/dev/null
+  echo "$d/pisigner_${v}_arm64.deb"
+}
+cat > "$W/inventory.ini" <<INV
+pi ansible_host=127.0.0.1 ansible_port=$SSH_PORT ansible_user=root ansible_ssh_private_key_file=$KEY ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes'
+INV
+cat > "$W/update.yml" <<'YML'
+- name: A new pisigner .deb on a flashed Pi, the role's tasks in main.yml's order
+  hosts: pi
+  gather_facts: false
+  vars:
+    pisigner_sd_image: true
+  tasks:
+    - name: Root writable
+      ansible.builtin.include_role: {name: pisigner, tasks_from: root_writable.yml}
+    - name: The package
+      ansible.builtin.include_role: {name: pisigner, tasks_from: package.yml}
+    - name: Handlers
+      ansible.builtin.meta: flush_handlers
+    - name: Root read-only again
+      ansible.builtin.include_role: {name: pisigner, tasks_from: root_readonly.yml}
+YML
+play() {  # play <.deb>: the update play; its output in $W/play.log
+  local t=$SECONDS rc=0
+  (cd "$W" && ANSIBLE_CONFIG="$ROOT/ansible/ansible.cfg" ANSIBLE_LOCAL_TEMP="$W/ansible-local" ANSIBLE_NOCOLOR=1 \
+    ANSIBLE_RETRY_FILES_ENABLED=0 ansible-playbook -i "$W/inventory.ini" -e "pisigner_deb=$1" "$W/update.yml") \
+    > "$W/play.log" 2>&1 || rc=$?
+  echo "boot-test: the role's update play took $((SECONDS - t)) s"
+  [ $rc = 0 ] || { tail -30 "$W/play.log" >&2; die "the role's update play failed (rc $rc)"; }
+}
+ro_root() { grep -Eq '(^|,)ro(,|$)' <<<"$(g 'findmnt -n -o OPTIONS /')"; }
+ro_root || die "the root is not read-only before the update"
+pid=$(g 'systemctl show -p MainPID --value pisignerd')
+NEW=$(repack update1)
+play "$NEW"
+ro_root || die "the root is not read-only after the update: $(g 'findmnt -n -o OPTIONS /')"
+[ "$(g "dpkg-query -W -f '\${Version}' pisigner")" = "$(dpkg-deb -f "$NEW" Version)" ] ||
+  die "pisigner is not the new version: $(g 'dpkg-query -W pisigner')"
+npid=$(g 'systemctl show -p MainPID --value pisignerd')
+[ "$(g 'systemctl is-active pisignerd')" = active ] && [ "$npid" != "$pid" ] || die "pisignerd not restarted onto the new package"
+[ "$(g 'findmnt -n -o FSTYPE /root/.ansible')" = tmpfs ] || die "Ansible's working directory /root/.ansible is not a tmpfs"
+[ -z "$(g 'find /root/.ansible -mindepth 1 ! -type d')" ] || die "Ansible left files: $(g 'find /root/.ansible -mindepth 1')"
+r=$(eventually_http /authorized 200 60) || die "/authorized after the update: $r"
+sig=$(sign 4) || exit 1
+r=$(http "/keys/$PKH" "\"$(att 2)\"")
+[ "${r%% *}" != 200 ] || die "level 2 signed again after the update: the HWM store was not kept"
+ok "update to $(dpkg-deb -f "$NEW" Version) through the role: root writable for the run and read-only again, pisignerd restarted (pid $pid -> $npid), HWM kept (level 2: ${r:0:60}), Ansible's files on a tmpfs and gone; $sig"
+# A process still running a file the upgrade replaces: the kernel keeps the root writable.
+g "systemd-run --quiet --collect --unit=pisigner-test-holder /usr/bin/pisigner-vledger --apdu-port 0 --control-port 0" ||
+  die "cannot start the holding process"
+NEW=$(repack update2)
+play "$NEW"
+grep -q 'stays writable until the next reboot' "$W/play.log" || { tail -20 "$W/play.log" >&2; die "the play did not say that the root stays writable"; }
+! ro_root || die "the root went read-only under a process running a replaced file"
+[ "$(g 'systemctl is-active pisignerd')" = active ] || die "pisignerd not active after the second update"
+g 'systemctl stop pisigner-test-holder' && g 'mount -o remount,ro /' && ro_root || die "the root does not go read-only once the process is gone"
+ok "a process running a replaced file: the play succeeds and says the root stays writable until the next boot; read-only once it is gone"
 
 g 'systemctl poweroff' || true
 for _ in $(seq 60); do kill -0 "$qpid" 2>/dev/null || break; sleep 1; done

@@ -36,9 +36,12 @@ for f in /etc/systemd/system/sysinit.target.wants/nftables.service /etc/systemd/
     /etc/systemd/system/multi-user.target.wants/pisigner-firstboot.service; do
   exists "$work/root.ext4" "$f" || { echo "check-release: $f missing (unit not enabled or masked)" >&2; bad=1; }
 done
-for f in /etc/systemd/system/multi-user.target.wants/etcd.service /root/.ansible /tmp/.ansible-image; do
+for f in /etc/systemd/system/multi-user.target.wants/etcd.service /root/.ansible/tmp /tmp/.ansible-image; do
   if exists "$work/root.ext4" "$f"; then echo "check-release: the release root has $f" >&2; bad=1; fi
 done
+# /root/.ansible is only the mount point of a tmpfs (fstab): empty.
+left=$(debugfs -R 'ls -l /root/.ansible' "$work/root.ext4" 2>/dev/null | awk '$NF != "." && $NF != ".." && NF > 1' | grep -c . || true)
+[ "$left" = 0 ] || { echo "check-release: /root/.ansible in the release root is not empty" >&2; bad=1; }
 [ $bad = 0 ] && echo "check-release: $IMG has none of the ${#test_files[@]} test-only paths, no host key, login key or machine id;" \
   "its configuration is the pisigner role's"
 exit $bad

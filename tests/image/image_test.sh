@@ -17,5 +17,5 @@ IMAGE_BUILD_DIR=$B CROSS_TESTS=${CROSS_TESTS:-1} IMAGE_XZ_LEVEL=${IMAGE_XZ_LEVEL
   "$ROOT/image/build.sh" --test
 built=$SECONDS
 "$ROOT/image/test/check-release.sh" "$(ls "$B"/out/pisigner-*-arm64.img)" "$B/test/added"
-"$ROOT/image/test/boot-test.sh" "$B" "$1"
+"$ROOT/image/test/boot-test.sh" "$B" "$1" "${PISIGNER_DEB:-$(ls -t "$ROOT"/build-arm64/pisigner_*_arm64.deb | head -1)}"
 echo "image_boot: build $((built - t0)) s, checks and boots $((SECONDS - built)) s, total $((SECONDS - t0)) s"
