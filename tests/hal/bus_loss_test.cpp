@@ -220,6 +220,7 @@ TEST(BusLoss, ABusGoneBetweenProbeAndConnectIsReportedAbsentNotThrown) {
   });
 
   auto r = open_bus("unix:path=" + path);
+  ::shutdown(listener, SHUT_RDWR);  // wakes accept() if the probe never connected
   vanish.join();
   ::close(listener);
   std::filesystem::remove_all(dir);
