@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl.hpp"
+#include "haproxy_stat.hpp"
 #include "http_client.hpp"
 
 namespace pisigner::ctl {
@@ -30,7 +31,6 @@ struct FleetArgs {
 
 // HAProxy's `show stat` for the backend's servers: name -> {status, check_status, last check}.
 std::map<std::string, std::map<std::string, std::string>> haproxy_servers(const FleetArgs& a, std::string& error) {
-  std::map<std::string, std::map<std::string, std::string>> out;
   std::string text;
   try {
     boost::asio::io_context io;
@@ -42,26 +42,14 @@ std::map<std::string, std::map<std::string, std::string>> haproxy_servers(const 
     for (std::size_t n; (n = s.read_some(boost::asio::buffer(buf), ec)) > 0 || !ec;) text.append(buf.data(), n);
   } catch (const std::exception& e) {
     error = "HAProxy stats socket " + a.stats_socket + ": " + e.what();
-    return out;
+    return {};
   }
-  std::istringstream lines(text);
-  std::vector<std::string> header;
-  for (std::string line; std::getline(lines, line);) {
-    std::vector<std::string> cells;
-    std::stringstream cs(line);
-    for (std::string c; std::getline(cs, c, ',');) cells.push_back(c);
-    if (line.rfind("# ", 0) == 0) {
-      cells.front() = cells.front().substr(2);
-      header = cells;
-      continue;
-    }
-    if (header.empty() || cells.size() < 2 || cells[0] != a.backend || cells[1] == "BACKEND") continue;
-    auto& row = out[cells[1]];
-    for (std::size_t i = 0; i < cells.size() && i < header.size(); ++i) {
-      if (header[i] == "status" || header[i] == "check_status" || header[i] == "check_desc" || header[i] == "lastchg") {
-        row[header[i]] = cells[i];
-      }
-    }
+  auto out = daemon::parse_show_stat(text, a.backend);
+  for (auto& [name, row] : out) {
+    std::erase_if(row, [](const auto& cell) {
+      return cell.first != "status" && cell.first != "check_status" && cell.first != "check_desc" &&
+             cell.first != "lastchg";
+    });
   }
   if (out.empty() && error.empty()) error = "HAProxy has no backend \"" + a.backend + "\" with servers";
   return out;

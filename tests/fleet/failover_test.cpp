@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ostream>
-#include <sstream>
 #include <string>
 #include <vector>
 #include <thread>
@@ -19,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "haproxy_stat.hpp"
 #include "support/fleet.hpp"
 
 namespace pisigner::testing {
@@ -281,30 +281,10 @@ struct ServerConnections {
   long connect = -1, reuse = -1;
 };
 ServerConnections server_connections(const Fleet& f, const std::string& server) {
-  std::istringstream in(f.stats_command("show stat"));
-  std::string line;
-  std::vector<std::string> header;
-  auto split = [](const std::string& s) {
-    std::vector<std::string> out;
-    std::string field;
-    std::istringstream fs(s);
-    while (std::getline(fs, field, ',')) out.push_back(field);
-    return out;
-  };
-  ServerConnections out;
-  while (std::getline(in, line)) {
-    if (line.rfind("# ", 0) == 0) {
-      header = split(line.substr(2));
-      continue;
-    }
-    const auto row = split(line);
-    if (row.size() < header.size() || row[0] != "signers" || row[1] != server) continue;
-    for (std::size_t i = 0; i < header.size(); ++i) {
-      if (header[i] == "connect") out.connect = std::atol(row[i].c_str());
-      if (header[i] == "reuse") out.reuse = std::atol(row[i].c_str());
-    }
-  }
-  return out;
+  const auto servers = daemon::parse_show_stat(f.stats_command("show stat"), "signers");
+  const auto row = servers.find(server);
+  if (row == servers.end() || !row->second.contains("connect") || !row->second.contains("reuse")) return {};
+  return {std::atol(row->second.at("connect").c_str()), std::atol(row->second.at("reuse").c_str())};
 }
 
 // octez's remote-signer client opens a connection per request. With HAProxy's default (http-reuse

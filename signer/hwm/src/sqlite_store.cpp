@@ -1,6 +1,7 @@
 // The SQLite Store: a write-through in-memory cache over one WAL-mode connection.
 #include <algorithm>
 #include <condition_variable>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -119,7 +120,7 @@ class SqliteStore final : public Store {
   // The leader, `lock` held on entry and exit: everything queued and the pending signatures in one
   // transaction, written without holding mu_; each write's result published.
   Batch commit(std::unique_lock<std::mutex>& lock, GroupCommit<Write>::Queue& queue) {
-    Batch batch(queue.begin(), queue.end());
+    Batch batch(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()));
     queue.clear();
     auto signatures = std::exchange(pending_signatures_, {});
     lock.unlock();
