@@ -151,6 +151,14 @@ Result<std::unique_ptr<App>, Error> App::create(const config::Config& cfg, Clock
 
   p->signer = std::make_unique<core::Signer>(p->keys, p->policy, p->auth, *p->watermarks, p->metrics, clock);
   p->health->set_busy([s = p->signer.get()] { return s->in_flight() > 0; });
+  // The journal says when and why the Pi stopped (or started again) answering 200 to HAProxy.
+  p->health->on_change([](const health::Snapshot& s) {
+    if (s.authorized) {
+      spdlog::info("health: authorized (/authorized answers 200)");
+    } else {
+      spdlog::warn("health: not authorized (/authorized answers 503): {}", s.summary);
+    }
+  });
   p->health->schedule_on(*p->health_timer);  // runs once start() starts the thread
 
   auto* store_ptr = p->store.get();

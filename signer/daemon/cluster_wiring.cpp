@@ -64,9 +64,8 @@ void ClusterRuntime::add_health_checks(health::Health& health) {
   health.add("cluster_writable", true, [this] {
     sync_counters();
     // A signature's CAS within the interval already proved it; otherwise the node's probe key is
-    // written (a second member is tried when the first one's answer is lost).
+    // written (tried again within the cluster budget, on the members that answer).
     auto r = watermark_->probe(fresh_);
-    if (!r && r.error().code == hwm::etcd::KvError::Code::Unknown) r = watermark_->probe(fresh_);
     std::lock_guard lock(mu_);
     if (!r) {
       last_probe_error_ = r.error().message;

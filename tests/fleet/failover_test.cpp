@@ -40,7 +40,7 @@ enum class Fault {
   BatteryCritical,
   EtcdMemberKilled,  // pi1's member, a follower: the leader where pisigner-etcd-leader keeps it (proxy host)
   EtcdLeaderKilled,  // pi1's member while it leads: the cluster elects another before any write commits
-  TunnelCut,
+  TunnelCut,         // pi1's tunnel while its member leads: the standby takes over while the rest elect
   UplinkLost
 };
 
@@ -107,7 +107,7 @@ void clear(Fleet& f, Fault fault) {
 void place_leader(Fleet& f, Fault fault) {
   if (fault == Fault::EtcdMemberKilled) {
     EXPECT_TRUE(f.cluster().move_leader(2)) << "leader to the proxy member";
-  } else if (fault == Fault::EtcdLeaderKilled) {
+  } else if (fault == Fault::EtcdLeaderKilled || fault == Fault::TunnelCut) {
     EXPECT_TRUE(f.cluster().move_leader(0)) << "leader to pi1's member";
   }
 }
@@ -137,6 +137,45 @@ Clock::duration longest_gap(const std::vector<Released>& rs, Clock::time_point f
     prev = r.at;
   }
   return std::max(gap, to - prev);
+}
+
+// Who signed when, as runs of signatures by one server without a pause over 100 ms, in ms after
+// `from`: with HAProxy's log and the standby's, the evidence when a gap is too long.
+std::string timeline(const std::vector<Released>& rs, Clock::time_point from) {
+  std::string out = "signatures (ms after the fault):";
+  const Released* first = nullptr;
+  const Released* last = nullptr;
+  int n = 0;
+  auto flush = [&] {
+    if (first) out += " " + first->server + " " + std::to_string(ms(first->at - from)) + ".." + std::to_string(ms(last->at - from)) + " (" + std::to_string(n) + ");";
+  };
+  for (const auto& r : rs) {
+    if (last && (r.server != last->server || r.at - last->at > 100ms)) {
+      flush();
+      first = nullptr;
+    }
+    if (!first) {
+      first = &r;
+      n = 0;
+    }
+    last = &r;
+    ++n;
+  }
+  flush();
+  return out + "\n";
+}
+
+// A daemon's log without its one line per signature.
+std::string without_signatures(const std::string& log) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < log.size()) {
+    const auto end = std::min(log.find('\n', at), log.size());
+    const auto line = log.substr(at, end - at);
+    if (line.find(" info sign ") == std::string::npos) out += line + "\n";
+    at = end + 1;
+  }
+  return out;
 }
 
 // The primary cut off by its tunnel reaches no etcd quorum (its own member is alone), so it signs
@@ -184,7 +223,9 @@ Cycle fault_cycle(Fleet& f, Baker& baker, const Scenario& s) {
   if (s.fault == Fault::TunnelCut || s.fault == Fault::UplinkLost) expect_isolated(f);
   if (s.fault == Fault::UplinkLost) expect_no_uplink(f);
   std::this_thread::sleep_for(1s);  // the standby carries the stream for a while
-  EXPECT_LE(longest_gap(baker.released(), c.takeover, Clock::now()), s.stall_limit) << s.name << ": signing stalls";
+  EXPECT_LE(longest_gap(baker.released(), c.takeover, Clock::now()), s.stall_limit)
+      << s.name << ": signing stalls\n" << timeline(baker.released(), c.fault) << f.haproxy_log() << "pi2:\n"
+      << without_signatures(f.pi_log(1));
   c.cleared = Clock::now();
   clear(f, s.fault);
   auto back = first_after(baker, c.cleared, "pi1", 20s);

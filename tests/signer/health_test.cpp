@@ -50,6 +50,33 @@ TEST(Health, StaleRequiredCheckIsNotAuthorized) {
   EXPECT_TRUE(h.snapshot().authorized);
 }
 
+TEST(Health, ObserverHearsEachFlipAndEachNewSetOfFailingChecksOnce) {
+  ManualClock clock;
+  Health h(clock, 1000ms, 3000ms);
+  State ledger = State::Ok, cluster = State::Ok;
+  int attempt = 0;
+  h.add("ledger", true, [&] { return ProbeResult{ledger, "attempt " + std::to_string(++attempt)}; });
+  h.add("cluster", true, [&] { return ProbeResult{cluster, "quorum"}; });
+  h.add("uplink", false, [] { return ProbeResult{State::Failing, "no LTE"}; });
+  std::vector<std::string> heard;
+  h.on_change([&](const Snapshot& s) { heard.push_back(s.authorized ? "ok" : s.summary); });
+  h.probe_once();
+  h.probe_once();
+  EXPECT_EQ(heard, (std::vector<std::string>{"ok"})) << "an informational failure is not a change";
+  ledger = State::Failing;
+  h.probe_once();
+  h.probe_once();  // the detail moves on every probe; the same check failing is heard once
+  cluster = State::Failing;
+  h.probe_once();
+  ledger = State::Ok;
+  cluster = State::Ok;
+  h.probe_once();
+  ASSERT_EQ(heard.size(), 4u);
+  EXPECT_EQ(heard[1], "ledger: attempt 3");
+  EXPECT_EQ(heard[2], "ledger: attempt 5; cluster: quorum");
+  EXPECT_EQ(heard[3], "ok");
+}
+
 TEST(Health, WarningCountsAsAuthorizedFailingDoesNot) {
   ManualClock clock;
   Health h(clock, 1000ms, 3000ms);

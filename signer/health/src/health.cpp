@@ -54,6 +54,16 @@ void Health::probe_once() {
   }
   // Probes may block for their own deadline; never while holding mu_.
   for (auto& [name, probe] : todo) report(name, probe());
+  if (!observer_) return;
+  const auto snap = snapshot();
+  std::string failing = snap.authorized ? "+" : "-";  // never empty, so the first call reports
+  for (const auto& c : snap.checks) {
+    if (c.required && (c.state == State::Failing || !c.probed)) failing += c.name + ",";
+  }
+  std::lock_guard lock(observe_mu_);
+  if (failing == last_failing_) return;
+  last_failing_ = std::move(failing);
+  observer_(snap);
 }
 
 void Health::schedule_on(PeriodicWorker& worker) {

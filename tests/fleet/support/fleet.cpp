@@ -230,6 +230,8 @@ std::string Fleet::haproxy_log() const {
   return ss.str();
 }
 
+std::string Fleet::pi_log(int i) const { return pi_[i] ? pi_[i]->log() : std::string(); }
+
 std::string payload_hex(const std::string& kind, int level, int round, std::uint8_t variant) {
   if (kind == "block") return block_hex(level, round, variant);
   if (kind == "preattestation") return preattestation_hex(level, round, variant);

@@ -72,6 +72,7 @@ class Fleet {
   bool server_up(int i);
   bool wait_server_up(int i, bool up, std::chrono::milliseconds limit);
   std::string haproxy_log() const;
+  std::string pi_log(int i) const;  // what Pi i's pisignerd wrote (its last run)
   const std::filesystem::path& stats_socket() const { return stats_socket_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
   // One command on HAProxy's stats socket (what `socat stdio <socket>` does); its whole answer.

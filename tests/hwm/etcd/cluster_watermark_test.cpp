@@ -16,6 +16,7 @@
 namespace pisigner::hwm::etcd {
 namespace {
 
+using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using hwm::testing::digest;
 using hwm::testing::make_key;
@@ -147,6 +148,29 @@ TEST_F(ClusterWatermarkTest, AWriteThatNeverLeftIsTriedAgain) {
   kv_.fail_writes({MemoryKv::Fault::NotApplied});
   EXPECT_EQ(cluster_.advance(key_, req(10, 0, 1)).action, Action::Release);
   EXPECT_EQ(stored()->record.level, 10);
+}
+
+// A probe that meets an election (no leader for a moment) waits for the next leader within the
+// budget, as a signature would, instead of turning the Pi unhealthy for a whole health interval.
+TEST_F(ClusterWatermarkTest, AProbeIsTriedAgainWithinTheBudgetAndSaysWhyWhenItRunsOut) {
+  kv_.fail_writes({MemoryKv::Fault::NotApplied, MemoryKv::Fault::NotApplied});
+  EXPECT_TRUE(cluster_.probe(0ms).ok());
+  ASSERT_TRUE(kv_.raw("/pisigner/hwm/probe/pi-a"));
+  EXPECT_TRUE(cluster_.probe(1h).ok()) << "fresh: no write needed";
+
+  kv_.fail_writes(std::vector<MemoryKv::Fault>(1000, MemoryKv::Fault::NotApplied));
+  const auto started = std::chrono::steady_clock::now();
+  auto r = cluster_.probe(0ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("put refused"));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, options().budget) << "gave up before the budget";
+}
+
+TEST_F(ClusterWatermarkTest, AProbeStopsAtNoSpace) {
+  kv_.fail_writes({MemoryKv::Fault::NoSpace, MemoryKv::Fault::NotApplied});
+  auto r = cluster_.probe(0ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, KvError::Code::NoSpace);
 }
 
 TEST_F(ClusterWatermarkTest, AnUnreadableRecordIsNeverOverwritten) {

@@ -97,9 +97,10 @@ class MemoryKv final : public Kv {
     return {};
   }
 
-  void fail_writes(std::initializer_list<Fault> faults) {
+  void fail_writes(std::initializer_list<Fault> faults) { fail_writes(std::vector<Fault>(faults)); }
+  void fail_writes(const std::vector<Fault>& faults) {
     std::lock_guard lock(mu_);
-    write_faults_.insert(write_faults_.end(), faults);
+    write_faults_.insert(write_faults_.end(), faults.begin(), faults.end());
   }
   void fail_reads(std::size_t n) {
     std::lock_guard lock(mu_);

@@ -24,8 +24,8 @@ struct FakeGateway::Impl {
   std::atomic<bool> stopping{false};
   std::mutex mu;
   unsigned status = 200;  // guarded by mu
-  std::string body;       // guarded by mu
-  std::atomic<int> txns{0};
+  std::string body = R"({"header":{"cluster_id":"1","member_id":"1","revision":"2","raft_term":"1"}})";  // guarded by mu
+  std::atomic<int> writes{0};
 
   // One connection at a time, synchronously: the client under test is single-threaded here.
   void serve() {
@@ -45,8 +45,8 @@ struct FakeGateway::Impl {
         http::response<http::string_body> res;
         res.version(11);
         res.keep_alive(true);
-        if (req.target() == "/v3/kv/txn") {
-          ++txns;
+        if (req.target() == "/v3/kv/txn" || req.target() == "/v3/kv/put") {
+          ++writes;
           std::lock_guard lock(mu);
           res.result(status);
           res.body() = body;
@@ -89,12 +89,12 @@ std::string FakeGateway::url() const {
   return "https://127.0.0.1:" + std::to_string(impl_->acceptor.local_endpoint().port());
 }
 
-void FakeGateway::reply_to_txn(unsigned status, std::string body) {
+void FakeGateway::reply_to_writes(unsigned status, std::string body) {
   std::lock_guard lock(impl_->mu);
   impl_->status = status;
   impl_->body = std::move(body);
 }
 
-int FakeGateway::txns() const { return impl_->txns.load(); }
+int FakeGateway::writes() const { return impl_->writes.load(); }
 
 }  // namespace pisigner::testing

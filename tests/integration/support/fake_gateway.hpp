@@ -1,5 +1,6 @@
 // A TLS server posing as an etcd member (it holds a member certificate of the test cluster's CA):
-// ranges get a valid "no such key" reply, txns get whatever the test sets. For hostile-reply tests.
+// ranges get a valid "no such key" reply, writes (txn, put) get whatever the test sets. For
+// hostile-reply tests and members without a leader.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +19,8 @@ class FakeGateway {
   FakeGateway& operator=(const FakeGateway&) = delete;
 
   std::string url() const;  // https://127.0.0.1:PORT
-  void reply_to_txn(unsigned status, std::string body);
-  int txns() const;
+  void reply_to_writes(unsigned status, std::string body);  // txn and put
+  int writes() const;
 
  private:
   struct Impl;

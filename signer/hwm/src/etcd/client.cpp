@@ -17,6 +17,13 @@ namespace {
 constexpr int kGrpcUnauthenticated = 16;
 constexpr int kGrpcResourceExhausted = 8;
 constexpr std::size_t kMaxIdlePerMember = 16;
+// A member that gave no answer is asked after the others for this long, or until it answers a call
+// (the daemon's member-status loop asks every member every 2 s). A cut-off member's silence costs a
+// whole socket deadline per call; a member's election takes at most two election timeouts.
+constexpr std::chrono::seconds kSilentFor{10};
+// etcd's answer under Grpc-Metadata-hasleader when the member has no leader: refused before it
+// reached raft, so a write is safe to send to another member.
+constexpr const char* kNoLeader = "etcdserver: no leader";
 
 std::string openssl_error() {
   const unsigned long e = ERR_get_error();
@@ -37,7 +44,7 @@ std::string reason(const HttpReply& reply) {
 
 // What a failed call means for the caller. A call that never sent its request applied nothing.
 struct CallError {
-  enum class Kind { NotSent, Unknown, AuthExpired, NoSpace, Rejected };
+  enum class Kind { NotSent, NoLeader, Unknown, AuthExpired, NoSpace, Rejected };
   Kind kind = Kind::Unknown;
   std::string message;
 };
@@ -53,6 +60,22 @@ struct Client::Impl {
   std::string token;                                            // guarded by mu
   std::atomic<std::size_t> preferred{0};
   std::atomic<std::uint64_t> calls{0}, failovers{0}, reauths{0};
+  // Per member: steady-clock time (ns) until which it counts as silent; 0 once it answers.
+  std::unique_ptr<std::atomic<std::int64_t>[]> silent_until;
+
+  static std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  bool silent(std::size_t member) const { return now_ns() < silent_until[member].load(); }
+  void answered(std::size_t member) { silent_until[member] = 0; }
+  // Its pooled connections go through the same dead path: closed, so the next call after the
+  // silence connects anew (connect deadline) instead of waiting a whole call deadline on one.
+  void went_silent(std::size_t member) {
+    silent_until[member] = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(kSilentFor).count();
+    std::lock_guard lock(mu);
+    idle[member].clear();
+  }
 
   std::unique_ptr<Connection> take(std::size_t member) {
     std::lock_guard lock(mu);
@@ -93,11 +116,19 @@ struct Client::Impl {
     auto conn = take(member);
     if (!conn) {
       conn = std::make_unique<Connection>(tls, ep);
-      if (auto opened = conn->open(options.connect_timeout); !opened) return fail(opened.error());
+      if (auto opened = conn->open(options.connect_timeout); !opened) {
+        went_silent(member);
+        return fail(opened.error());
+      }
     }
     auto reply = conn->exchange(make_request(ep, path, body, auth), options.call_timeout + std::chrono::milliseconds(250),
                                 options.max_reply_bytes);
-    if (reply && conn->reusable()) give_back(member, std::move(conn));
+    if (!reply) {
+      went_silent(member);
+      return reply;
+    }
+    answered(member);
+    if (conn->reusable()) give_back(member, std::move(conn));
     return reply;
   }
 
@@ -145,6 +176,7 @@ struct Client::Impl {
         if (attempt == 0 && !options.user.empty()) continue;
         return fail(CallError{CallError::Kind::AuthExpired, why});
       }
+      if (reply->status == 503 && e && e->message == kNoLeader) return fail(CallError{CallError::Kind::NoLeader, why});
       if (reply->status == 429 || (e && e->code == kGrpcResourceExhausted)) {
         return fail(CallError{CallError::Kind::NoSpace, why + " (NOSPACE alarm: compact, defrag, alarm disarm)"});
       }
@@ -156,17 +188,32 @@ struct Client::Impl {
     return fail(CallError{CallError::Kind::AuthExpired, "authentication lost twice"});
   }
 
-  // A call to the preferred member, then to each other one. A read moves on after any failure; a
-  // write only while nothing can have been applied (the request was never sent).
+  // Members in the order to ask them: the preferred one, then the others in turn; silent ones
+  // after all that answer.
+  std::vector<std::size_t> ask_order() const {
+    const std::size_t n = endpoints.size();
+    const std::size_t first = preferred.load();
+    std::vector<std::size_t> order;
+    order.reserve(n);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t member = (first + i) % n;
+        if (silent(member) == (pass == 1)) order.push_back(member);
+      }
+    }
+    return order;
+  }
+
+  // A call to each member in ask_order() until one answers. A read moves on after any failure; a
+  // write only while nothing can have been applied (never sent, or refused for want of a leader).
   Result<std::string, KvError> over_members(const std::string& path, const std::string& body, bool write) {
     std::string errors;
     const std::size_t n = endpoints.size();
-    const std::size_t first = preferred.load();
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t member = (first + i) % n;
+    const auto order = ask_order();
+    for (const std::size_t member : order) {
       auto r = call(member, path, body);
       if (r) {
-        if (i != 0) {
+        if (member != preferred.load()) {
           preferred = member;
           ++failovers;
         }
@@ -175,7 +222,7 @@ struct Client::Impl {
       errors += (errors.empty() ? "" : "; ") + r.error().message;
       const auto kind = r.error().kind;
       if (kind == CallError::Kind::NoSpace) return fail(KvError{KvError::Code::NoSpace, r.error().message});
-      if (!write || kind == CallError::Kind::NotSent) continue;
+      if (!write || kind == CallError::Kind::NotSent || kind == CallError::Kind::NoLeader) continue;
       if (kind == CallError::Kind::Unknown) {
         preferred = (member + 1) % n;  // the re-read that resolves it goes elsewhere first
         return fail(KvError{KvError::Code::Unknown, errors});
@@ -210,6 +257,7 @@ Result<std::unique_ptr<Client>, std::string> Client::create(ClientOptions option
   }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   impl->idle.resize(impl->endpoints.size());
+  impl->silent_until = std::make_unique<std::atomic<std::int64_t>[]>(impl->endpoints.size());
   impl->options = std::move(options);
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
@@ -250,7 +298,9 @@ Result<BatchTxnReply, KvError> Client::cas_batch(std::span<const CasOp> ops) {
 }
 
 Result<void, KvError> Client::put(std::string_view key, std::string_view value) {
-  auto body = impl_->over_members("/v3/kv/put", put_body(key, value), true);
+  // Only the health probe puts, and its value may land twice: like a read, it moves on after any
+  // failure, so one silent member costs the probe one deadline, not its verdict.
+  auto body = impl_->over_members("/v3/kv/put", put_body(key, value), false);
   if (!body) return fail(body.error());
   if (auto h = parse_put(*body); !h) return fail(KvError{KvError::Code::Unknown, h.error().message});
   return {};

@@ -1,5 +1,7 @@
 #include "pisigner/hwm/etcd/cluster_watermark.hpp"
 
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "pisigner/hwm/etcd/wire.hpp"
@@ -222,9 +224,19 @@ SharedVerdict ClusterWatermark::run(const HwmKey& key, const Request& request) {
 Result<void, KvError> ClusterWatermark::probe(std::chrono::milliseconds fresh) {
   const auto last = last_write_.load();
   if (last != 0 && clock_.now() - Clock::TimePoint(Clock::Duration(last)) < fresh) return {};
-  auto put = kv_.put(std::string(kKeyPrefix) + "probe/" + options_.node, std::to_string(unix_ms(clock_)));
-  if (put) last_write_ = clock_.now().time_since_epoch().count();
-  return put;
+  const auto deadline = clock_.now() + options_.budget;
+  // Bounded by count too: the budget alone never ends on a clock that does not move.
+  const long attempts = options_.retry_backoff.count() > 0 ? options_.budget / options_.retry_backoff + 1
+                                                          : options_.max_rounds;
+  for (long attempt = 1;; ++attempt) {
+    auto put = kv_.put(std::string(kKeyPrefix) + "probe/" + options_.node, std::to_string(unix_ms(clock_)));
+    if (put) {
+      last_write_ = clock_.now().time_since_epoch().count();
+      return put;
+    }
+    if (put.error().code == KvError::Code::NoSpace || clock_.now() >= deadline || attempt >= attempts) return put;
+    if (options_.retry_backoff.count() > 0) std::this_thread::sleep_for(options_.retry_backoff);
+  }
 }
 
 std::optional<ClusterWatermark::Cached> ClusterWatermark::cached(const HwmKey& key) {

@@ -53,6 +53,10 @@ class Health {
   void set_busy(std::function<bool()> busy) { busy_ = std::move(busy); }
   void skip_when_busy(const std::string& name);
 
+  // Called from probe_once() when /authorized flips or another set of required checks fails
+  // (compared with the previous probe_once(), not with report()s in between). Once, before start.
+  void on_change(std::function<void(const Snapshot&)> observer) { observer_ = std::move(observer); }
+
   void probe_once();
   // The loop: probe_once() every `interval` of the clock, the first after one interval (the caller
   // probes once before, so the first snapshot exists at once), as a job of `worker`. `worker` must
@@ -71,6 +75,9 @@ class Health {
   const std::chrono::milliseconds interval_;
   const std::chrono::milliseconds max_age_;
   std::function<bool()> busy_;
+  std::function<void(const Snapshot&)> observer_;
+  std::mutex observe_mu_;     // serializes probe_once()'s comparison
+  std::string last_failing_;  // guarded by observe_mu_; "" = never observed
 
   mutable std::mutex mu_;
   std::vector<Entry> entries_;  // guarded by mu_ (probes run outside it)

@@ -64,7 +64,8 @@ class ClusterWatermark final : public SharedWatermark {
   SharedVerdict advance(const HwmKey& key, const Request& request);
 
   // Writes this node's probe key: proves a write reaches a quorum (health). Skipped, and Ok, when a
-  // record was written less than `fresh` ago.
+  // record was written less than `fresh` ago. Tried again within the budget, as a signature would
+  // be, so an election (no leader for a moment) does not fail the probe.
   Result<void, KvError> probe(std::chrono::milliseconds fresh);
   const ClusterStats& stats() const { return stats_; }
   // Called with the duration of every CAS round trip (metrics).

@@ -35,7 +35,7 @@ class Kv {
   // Several CAS in one txn, applied all or none (wire.hpp BatchTxnReply). Precondition: distinct
   // keys, no more than etcd's --max-txn-ops (128).
   virtual Result<BatchTxnReply, KvError> cas_batch(std::span<const CasOp> ops) = 0;
-  // Unconditional put (health probe key only, never an HWM record).
+  // Unconditional put (health probe key only, never an HWM record): may be applied more than once.
   virtual Result<void, KvError> put(std::string_view key, std::string_view value) = 0;
 };
 
