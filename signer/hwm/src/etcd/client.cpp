@@ -17,7 +17,7 @@ namespace {
 constexpr int kGrpcUnauthenticated = 16;
 constexpr int kGrpcResourceExhausted = 8;
 constexpr std::size_t kMaxIdlePerMember = 16;
-// A member that gave no answer is asked after the others for this long, or until it answers a call
+// A member that let a deadline pass is asked after the others for this long, or until it answers a call
 // (the daemon's member-status loop asks every member every 2 s). A cut-off member's silence costs a
 // whole socket deadline per call; a member's election takes at most two election timeouts.
 constexpr std::chrono::seconds kSilentFor{10};
@@ -117,14 +117,15 @@ struct Client::Impl {
     if (!conn) {
       conn = std::make_unique<Connection>(tls, ep);
       if (auto opened = conn->open(options.connect_timeout); !opened) {
-        went_silent(member);
+        if (opened.error().timed_out) went_silent(member);
         return fail(opened.error());
       }
     }
     auto reply = conn->exchange(make_request(ep, path, body, auth), options.call_timeout + std::chrono::milliseconds(250),
                                 options.max_reply_bytes);
     if (!reply) {
-      went_silent(member);
+      // A stale pooled connection the member closed fails at once: only a deadline means silence.
+      if (reply.error().timed_out) went_silent(member);
       return reply;
     }
     answered(member);

@@ -57,7 +57,7 @@ boost::system::error_code Connection::run(Start&& start) {
 
 Result<void, ExchangeError> Connection::open(std::chrono::milliseconds timeout) {
   auto failed = [&](const std::string& what, const boost::system::error_code& ec) {
-    return fail(ExchangeError{false, endpoint_.url + ": " + what + ": " + ec.message()});
+    return fail(ExchangeError{false, ec == beast::error::timeout, endpoint_.url + ": " + what + ": " + ec.message()});
   };
   asio::ip::tcp::resolver resolver(io_);
   boost::system::error_code ec;
@@ -92,12 +92,12 @@ Result<HttpReply, ExchangeError> Connection::exchange(const http::request<http::
   tcp.expires_after(timeout);
   boost::system::error_code ec = run([&](auto h) { http::async_write(stream_, request, h); });
   // Bytes may have left even when the write failed: the member may have the whole request.
-  if (ec) return fail(ExchangeError{true, endpoint_.url + ": send: " + ec.message()});
+  if (ec) return fail(ExchangeError{true, ec == beast::error::timeout, endpoint_.url + ": send: " + ec.message()});
   http::response_parser<http::string_body> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(max_body);
   auto too_large = [&] {
-    return fail(ExchangeError{true, endpoint_.url + ": reply larger than " + std::to_string(max_body) + " bytes"});
+    return fail(ExchangeError{true, false, endpoint_.url + ": reply larger than " + std::to_string(max_body) + " bytes"});
   };
   // The header first: a declared length over the limit is refused before a byte of the body is
   // read (Beast 1.74's body_limit did not stop a 200 KiB Content-Length body here).
@@ -108,7 +108,7 @@ Result<HttpReply, ExchangeError> Connection::exchange(const http::request<http::
   if (ec) {
     const std::string what = ec == beast::error::timeout ? "no reply within " + std::to_string(timeout.count()) + " ms"
                                                          : "receive: " + ec.message();
-    return fail(ExchangeError{true, endpoint_.url + ": " + what});
+    return fail(ExchangeError{true, ec == beast::error::timeout, endpoint_.url + ": " + what});
   }
   auto& reply = parser.get();
   reusable_ = parser.keep_alive();

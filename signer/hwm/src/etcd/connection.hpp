@@ -30,7 +30,8 @@ struct HttpReply {
 };
 
 struct ExchangeError {
-  bool sent = false;  // the request may have reached the member
+  bool sent = false;       // the request may have reached the member
+  bool timed_out = false;  // the member let a deadline pass (silent, not refusing)
   std::string message;
 };
 
