@@ -147,7 +147,9 @@ std::string timeline(const std::vector<Released>& rs, Clock::time_point from) {
   const Released* last = nullptr;
   int n = 0;
   auto flush = [&] {
-    if (first) out += " " + first->server + " " + std::to_string(ms(first->at - from)) + ".." + std::to_string(ms(last->at - from)) + " (" + std::to_string(n) + ");";
+    if (!first) return;
+    out += " " + first->server + " " + std::to_string(ms(first->at - from)) + ".." +
+           std::to_string(ms(last->at - from)) + " (" + std::to_string(n) + ");";
   };
   for (const auto& r : rs) {
     if (last && (r.server != last->server || r.at - last->at > 100ms)) {

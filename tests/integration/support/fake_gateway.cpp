@@ -24,7 +24,9 @@ struct FakeGateway::Impl {
   std::atomic<bool> stopping{false};
   std::mutex mu;
   unsigned status = 200;  // guarded by mu
-  std::string body = R"({"header":{"cluster_id":"1","member_id":"1","revision":"2","raft_term":"1"}})";  // guarded by mu
+  // A bare header: a valid put, status or empty range; a txn the client cannot read.
+  static constexpr const char* kHeader = R"({"header":{"cluster_id":"1","member_id":"1","revision":"1","raft_term":"1"}})";
+  std::string body = kHeader;  // guarded by mu
   std::atomic<int> writes{0};
 
   // One connection at a time, synchronously: the client under test is single-threaded here.
@@ -52,7 +54,7 @@ struct FakeGateway::Impl {
           res.body() = body;
         } else {
           res.result(200);
-          res.body() = R"({"header":{"cluster_id":"1","member_id":"1","revision":"1","raft_term":"1"}})";
+          res.body() = kHeader;
         }
         res.prepare_payload();
         http::write(stream, res, ec);
