@@ -178,26 +178,60 @@ TEST_F(Hostile, SlowlorisHeadersAreDroppedAtTheHeaderTimeout) {
   });
 }
 
-// More slow clients than server.max_connections: at the cap the connection that has been sending
-// its request for longest makes room, so a new client is served at once, while the slow ones still
-// hold (they are dropped only at the header timeout), and the baker's keep-alive connection, idle
-// between two signatures, is never the one closed.
+// A new client arrives while more slow clients than server.max_connections hold a connection: it
+// is served at once, before the header timeout frees any slot (most slow connections still open).
+void expect_a_new_client_served(std::uint16_t port, std::vector<RawConn>& slow) {
+  RawConn late(port);
+  late.send(request("GET", "/healthz", ""));
+  auto r = late.read_reply(std::chrono::seconds(3 * kHeaderTimeoutS + 5));
+  ASSERT_TRUE(r.has_value()) << "a new client was never served during a slowloris beyond the cap";
+  EXPECT_EQ(r->status, 200);
+  std::size_t still_open = 0;
+  for (auto& c : slow) still_open += c.closed_by_peer(0ms) ? 0 : 1;
+  EXPECT_GT(still_open, slow.size() / 2) << "the new client waited for the header timeout";
+}
+
+const std::string kSlowHead = "GET /authorized HTTP/1.1\r\nX-Slow: ";
+
+// More slow clients than server.max_connections, as a slowloris runs: it holds 1,100 connections
+// that each send half a request, and opens a new one for each the server drops (at the header
+// timeout, or to make room at the cap). At the cap the connection that has been sending its request
+// for longest makes room, so a new client is served at once, while the slow ones still hold, and
+// the baker's keep-alive connection, idle between two signatures, is never the one closed.
 TEST_F(Hostile, SlowlorisBeyondTheCapMakesRoomForANewClient) {
+  std::vector<RawConn> slow;
+  for (int i = 0; i < 1100; ++i) {
+    slow.emplace_back(port());  // past the cap the kernel's backlog holds them
+    slow.back().send(kSlowHead);
+  }
+  std::size_t reopened = 0;
   under_attack("slowloris beyond the cap (1100)", [&] {
+    for (auto& c : slow) {
+      if (!c.closed_by_peer(0ms)) continue;
+      c = RawConn(port());
+      c.send(kSlowHead);
+      ++reopened;
+    }
+    expect_a_new_client_served(port(), slow);
+    std::this_thread::sleep_for(20ms);
+  });
+  std::printf("slowloris beyond the cap: %zu connections dropped by the server and opened again\n", reopened);
+}
+
+// A connection flood beyond the cap: each round opens 1,100 slow connections at once, checks that a
+// new client is served, and closes them all, thousands of connects and closes a second. The
+// honest baker's figure is printed as a stress reading, not against the 2x target: on two cores the
+// kernel's work for each connection the daemon accepts and closes competes with the baker's
+// signatures (the flood is one a remote attacker pays for with its own machine; here its
+// connects and closes run on the daemon's two cores).
+TEST_F(Hostile, AConnectionFloodBeyondTheCapStillServesANewClient) {
+  under_attack("connection flood (1100 per round)", [&] {
     std::vector<RawConn> slow;
     for (int i = 0; i < 1100; ++i) {
-      slow.emplace_back(port());  // past the cap the kernel's backlog holds them
-      slow.back().send("GET /authorized HTTP/1.1\r\nX-Slow: ");
+      slow.emplace_back(port());
+      slow.back().send(kSlowHead);
     }
-    RawConn late(port());
-    late.send(request("GET", "/healthz", ""));
-    auto r = late.read_reply(std::chrono::seconds(3 * kHeaderTimeoutS + 5));
-    ASSERT_TRUE(r.has_value()) << "a new client was never served during a slowloris beyond the cap";
-    EXPECT_EQ(r->status, 200);
-    // Served before the header timeout freed the slots: most slow connections are still open.
-    std::size_t still_open = 0;
-    for (auto& c : slow) still_open += c.closed_by_peer(0ms) ? 0 : 1;
-    EXPECT_GT(still_open, slow.size() / 2) << "the new client waited for the header timeout";
+    expect_a_new_client_served(port(), slow);
   });
 }
 

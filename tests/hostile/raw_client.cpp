@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace pisigner::testing {
 
@@ -36,6 +38,16 @@ RawConn::~RawConn() {
 
 RawConn::RawConn(RawConn&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)), eof_(other.eof_) {
   other.fd_ = -1;
+}
+
+RawConn& RawConn::operator=(RawConn&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    buffer_ = std::move(other.buffer_);
+    eof_ = other.eof_;
+  }
+  return *this;
 }
 
 bool RawConn::send(const std::string& bytes) {
@@ -96,13 +108,15 @@ std::optional<RawReply> RawConn::read_reply(std::chrono::milliseconds timeout) {
 }
 
 bool RawConn::closed_by_peer(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return true;
   const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!eof_) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
+  // At least one look, even with a zero timeout: poll(0) reports a close that has arrived.
+  while (true) {
+    const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                 until - std::chrono::steady_clock::now()));
     fill(left);
+    if (eof_ || left.count() == 0) return eof_;
   }
-  return true;
 }
 
 std::uint64_t raise_fd_limit(std::uint64_t want) {

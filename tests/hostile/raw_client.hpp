@@ -21,7 +21,7 @@ class RawConn {
   explicit RawConn(std::uint16_t port);
   ~RawConn();
   RawConn(RawConn&& other) noexcept;
-  RawConn& operator=(RawConn&&) = delete;
+  RawConn& operator=(RawConn&& other) noexcept;
   RawConn(const RawConn&) = delete;
 
   bool ok() const { return fd_ >= 0; }
