@@ -422,6 +422,49 @@ TEST_F(EtcdClientTest, ASilentMemberIsAskedLastUntilItAnswersAgain) {
   EXPECT_EQ(far.writes(), 1) << "a member that answered again is in the rotation again";
 }
 
+// After a failover the client stays on the member that answered (the other Pi's, or the cloud's
+// over the tunnel) while its own is away; once its own member answers a status with a leader, the
+// calls go back to it. A farther member's status does not take the calls from a nearer one, nor
+// does a member's status while it has no leader.
+TEST_F(EtcdClientTest, CallsGoBackToTheNearestMemberOnceItHasALeaderAgain) {
+  FakeGateway own(cluster_.ca_file(), dir_.path());
+  FakeGateway far(cluster_.ca_file(), dir_.path());
+  FakeGateway cloud(cluster_.ca_file(), dir_.path());
+  own.reply_to_writes(503, kNoLeaderReply);
+  far.reply_to_writes(200, kTxnOk);
+  cloud.reply_to_writes(200, kTxnOk);
+  auto o = options({own.url(), far.url(), cloud.url()});
+  o.user.clear();
+  auto made = Client::create(o);
+  ASSERT_TRUE(made.ok()) << made.error();
+  auto& c = **made;
+
+  ASSERT_TRUE(c.cas("/pisigner/hwm/t", 0, "1").ok());
+  EXPECT_EQ(far.writes(), 1);  // failed over: the own member had no leader
+
+  own.reply_to_writes(200, kTxnOk);
+  own.set_leader(false);
+  ASSERT_TRUE(c.status(0).reachable);
+  ASSERT_TRUE(c.cas("/pisigner/hwm/t", 4, "2").ok());
+  EXPECT_EQ(far.writes(), 2) << "a member without a leader took the calls back";
+  EXPECT_EQ(own.writes(), 1);
+
+  ASSERT_TRUE(c.status(2).reachable);
+  ASSERT_TRUE(c.cas("/pisigner/hwm/t", 4, "3").ok());
+  EXPECT_EQ(far.writes(), 3) << "a farther member took the calls";
+  EXPECT_EQ(cloud.writes(), 0);
+
+  own.set_leader(true);
+  ASSERT_TRUE(c.status(0).reachable);
+  ASSERT_TRUE(c.cas("/pisigner/hwm/t", 4, "4").ok());
+  EXPECT_EQ(own.writes(), 2) << "the calls did not go back to the own member";
+  EXPECT_EQ(far.writes(), 3);
+  const auto failovers = c.stats().failovers;
+  ASSERT_TRUE(c.cas("/pisigner/hwm/t", 4, "5").ok());
+  EXPECT_EQ(own.writes(), 3);
+  EXPECT_EQ(c.stats().failovers, failovers);
+}
+
 TEST_F(EtcdClientTest, HostileRepliesReleaseNothing) {
   struct Case {
     const char* what;

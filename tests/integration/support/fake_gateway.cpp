@@ -28,6 +28,7 @@ struct FakeGateway::Impl {
   static constexpr const char* kHeader = R"({"header":{"cluster_id":"1","member_id":"1","revision":"1","raft_term":"1"}})";
   std::string body = kHeader;  // guarded by mu
   std::atomic<int> writes{0};
+  std::atomic<bool> has_leader{true};  // what its status reply says
 
   // One connection at a time, synchronously: the client under test is single-threaded here.
   void serve() {
@@ -52,6 +53,11 @@ struct FakeGateway::Impl {
           std::lock_guard lock(mu);
           res.result(status);
           res.body() = body;
+        } else if (req.target() == "/v3/maintenance/status") {
+          res.result(200);
+          res.body() = has_leader ? R"({"header":{"cluster_id":"1","member_id":"1","revision":"1","raft_term":"1"},)"
+                                    R"("leader":"1"})"
+                                  : kHeader;
         } else {
           res.result(200);
           res.body() = kHeader;
@@ -98,5 +104,7 @@ void FakeGateway::reply_to_writes(unsigned status, std::string body) {
 }
 
 int FakeGateway::writes() const { return impl_->writes.load(); }
+
+void FakeGateway::set_leader(bool has_leader) { impl_->has_leader = has_leader; }
 
 }  // namespace pisigner::testing

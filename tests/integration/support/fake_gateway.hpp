@@ -1,6 +1,7 @@
 // A TLS server posing as an etcd member (it holds a member certificate of the test cluster's CA):
 // ranges get a valid "no such key" reply, writes (txn, put) get whatever the test sets. For
-// hostile-reply tests and members without a leader.
+// hostile-reply tests and members without a leader. Its status reply names itself the leader
+// unless set_leader(false).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@ class FakeGateway {
   std::string url() const;  // https://127.0.0.1:PORT
   void reply_to_writes(unsigned status, std::string body);  // txn and put
   int writes() const;
+  void set_leader(bool has_leader);
 
  private:
   struct Impl;

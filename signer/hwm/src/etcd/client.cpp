@@ -77,6 +77,12 @@ struct Client::Impl {
     idle[member].clear();
   }
 
+  void prefer_nearer(std::size_t member) {
+    std::size_t current = preferred.load();
+    while (member < current && !preferred.compare_exchange_weak(current, member)) {
+    }
+  }
+
   std::unique_ptr<Connection> take(std::size_t member) {
     std::lock_guard lock(mu);
     auto& pool = idle[member];
@@ -330,6 +336,10 @@ MemberStatus Client::status(std::size_t member) {
     return s;
   }
   s.reachable = true;
+  // The configured order is nearest first (this Pi's own member, the other Pi's, the cloud's): a
+  // call that failed over stays where it was answered until a nearer member answers this status
+  // with a leader, and then goes back to it (one tunnel round trip less per CAS).
+  if (reply->leader != 0) impl_->prefer_nearer(member);
   s.member_id = reply->header.member_id;
   s.leader = reply->leader != 0 && reply->leader == reply->header.member_id;
   s.raft_term = reply->header.raft_term;
