@@ -198,9 +198,9 @@ int main(int argc, char** argv) {
     std::printf("  ratio to the bare txn: p50 %.2f (target <= 1.3, %s), p99 %.2f (target <= 1.5, %s)\n", w50 / b50,
                 pb::verdict(w50 / b50, 1.3), w99 / b99, pb::verdict(w99 / b99, 1.5));
     pb::summary_line("cluster sign p50 / bare txn p50", pb::fmt(w50, 0), pb::fmt(b50, 0), pb::fmt(w50 / b50, 2),
-                     "<= 1.3", pb::verdict(w50 / b50, 1.3));
+                     "<= 1.3x", pb::verdict(w50 / b50, 1.3));
     pb::summary_line("cluster sign p99 / bare txn p99", pb::fmt(w99, 0), pb::fmt(b99, 0), pb::fmt(w99 / b99, 2),
-                     "<= 1.5", pb::verdict(w99 / b99, 1.5));
+                     "<= 1.5x", pb::verdict(w99 / b99, 1.5));
     pb::summary_line("cluster sign p50 / single-Pi p50", pb::fmt(w50, 0), pb::fmt(a50, 0), pb::fmt(w50 / a50, 2), "-",
                      "info");
 

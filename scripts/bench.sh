@@ -99,6 +99,11 @@ for pass in $(seq "$REPEAT"); do
   start_hogs
   run "busy " 1 "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
   stop_hogs
+  # The shared watermark: pisignerd with its etcd step beside the bare CAS txn on the same
+  # three-member loopback cluster (Debian's etcd-server; skipped when it is not installed).
+  if [ -x "$BUILD/bench/bench_cluster" ] && command -v etcd >/dev/null; then
+    run "" 1 "$BUILD/bench/bench_cluster" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
+  fi
   if [ -x "$BUILD/bench/bench_serve" ]; then
     if [ "${PISIGNER_BENCH_PYTHON:-1}" != 0 ] && command -v python3 >/dev/null; then
       other_client python python3 "$(dirname "$0")/../bench/http_client.py"
@@ -108,11 +113,6 @@ for pass in $(seq "$REPEAT"); do
     fi
   fi
 done
-# The shared watermark: pisignerd with its etcd step beside the bare CAS txn on the same three-member
-# loopback cluster (Debian's etcd-server; skipped when it is not installed).
-if [ -x "$BUILD/bench/bench_cluster" ] && command -v etcd >/dev/null; then
-  run "" 1 "$BUILD/bench/bench_cluster" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
-fi
 # Daemon overhead on top of a (virtual) Ledger with a fixed reply delay, health while the device is
 # busy or hung, and replug to healthy. Its baseline is the device itself, measured in the same run.
 if [ -x "$BUILD/bench/bench_ledger_overhead" ]; then

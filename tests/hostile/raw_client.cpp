@@ -110,13 +110,17 @@ std::optional<RawReply> RawConn::read_reply(std::chrono::milliseconds timeout) {
 bool RawConn::closed_by_peer(std::chrono::milliseconds timeout) {
   if (fd_ < 0) return true;
   const auto until = std::chrono::steady_clock::now() + timeout;
-  // At least one look, even with a zero timeout: poll(0) reports a close that has arrived.
-  while (true) {
+  // At least one look, even with a zero timeout: poll(0) reports a close that has arrived. Bytes
+  // that came before the close (a 408, a 431) are read and kept, and the look goes on past them.
+  for (int reads_past_deadline = 0; reads_past_deadline < 64;) {
     const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                  until - std::chrono::steady_clock::now()));
-    fill(left);
-    if (eof_ || left.count() == 0) return eof_;
+    const bool got = fill(left);
+    if (eof_) return true;
+    if (left.count() == 0 && !got) return false;
+    if (left.count() == 0) ++reads_past_deadline;
   }
+  return eof_;
 }
 
 std::uint64_t raise_fd_limit(std::uint64_t want) {
