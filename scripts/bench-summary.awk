@@ -10,6 +10,8 @@ $1 == "SUMMARY" {
   k = ++n[m]
   mine[m, k] = $3; base[m, k] = $4; ratio[m, k] = $5
 }
+# The median of arr[m, 1..count] ("-" if none is a number); also sets the globals lo and hi to the
+# smallest and largest, for the range column.
 function median(arr, m, count,    i, j, v, t, tmp) {
   t = 0
   for (i = 1; i <= count; i++) {

@@ -46,6 +46,7 @@ trap 'stop_hogs; rm -f "$OUT"' EXIT
 start_hogs() {  # two CPU-bound processes at normal priority
   for _ in 1 2; do ( while :; do :; done ) & HOGS+=($!); done
 }
+busy() { start_hogs; "$@"; stop_hogs; }  # busy <command...>: runs it beside the two CPU-bound processes
 status=0
 run() {  # run <label> <with-target 0|1> <command...>: prints the report, keeps its SUMMARY lines labelled
   local label=$1 with_target=$2; shift 2
@@ -71,9 +72,7 @@ other_client() {  # other_client <label> <interpreter> <script>
   run "" 1 "${client[@]}" --label "$label "
   echo
   echo "==> busy: the $label client with two CPU-bound processes at normal priority beside it"
-  start_hogs
-  run "" 1 "${client[@]}" --label "$label busy "
-  stop_hogs
+  busy run "" 1 "${client[@]}" --label "$label busy "
 }
 # One pass has a spread between runs (+-0.15 on a ratio here) as wide as the distance from some
 # figures to their targets; several passes, interleaved so a slow minute lands on one pass of each
@@ -85,9 +84,7 @@ for pass in $(seq "$REPEAT"); do
   run "" 1 "${RT[@]}" "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
   echo
   echo "==> busy: the same with two CPU-bound processes at normal priority beside it"
-  start_hogs
-  run "busy " 1 "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
-  stop_hogs
+  busy run "busy " 1 "$LATENCY" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
   if [ "$pass" = 1 ] && [ "${PISIGNER_BENCH_TMPFS:-1}" != 0 ] && [ -d /dev/shm ]; then
     echo
     echo "==> diagnostic: the same (idle) with both stores on tmpfs, where fsync is free: what remains is software"
@@ -96,9 +93,7 @@ for pass in $(seq "$REPEAT"); do
   run "" 1 "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
   echo
   echo "==> busy: 8 clients with two CPU-bound processes at normal priority beside them"
-  start_hogs
-  run "busy " 1 "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
-  stop_hogs
+  busy run "busy " 1 "$THROUGHPUT" --pisignerd "$PISIGNERD" --baseline "$BASELINE"
   # The shared watermark: pisignerd with its etcd step beside the bare CAS txn on the same
   # three-member loopback cluster (Debian's etcd-server; skipped when it is not installed).
   if [ -x "$BUILD/bench/bench_cluster" ] && command -v etcd >/dev/null; then

@@ -201,17 +201,23 @@ void expect_a_new_client_served(std::uint16_t port, std::vector<RawConn>& slow) 
 
 const std::string kSlowHead = "GET /authorized HTTP/1.1\r\nX-Slow: ";
 
+// 1,100 connections that each sent half a request: past the cap the kernel's backlog holds them.
+std::vector<RawConn> open_slow(std::uint16_t port) {
+  std::vector<RawConn> slow;
+  for (int i = 0; i < 1100; ++i) {
+    slow.emplace_back(port);
+    slow.back().send(kSlowHead);
+  }
+  return slow;
+}
+
 // More slow clients than server.max_connections, as a slowloris runs: it holds 1,100 connections
 // that each send half a request, and opens a new one for each the server drops (at the header
 // timeout, or to make room at the cap). At the cap the connection that has been sending its request
 // for longest makes room, so a new client is served at once, while the slow ones still hold, and
 // the baker's keep-alive connection, idle between two signatures, is never the one closed.
 TEST_F(Hostile, SlowlorisBeyondTheCapMakesRoomForANewClient) {
-  std::vector<RawConn> slow;
-  for (int i = 0; i < 1100; ++i) {
-    slow.emplace_back(port());  // past the cap the kernel's backlog holds them
-    slow.back().send(kSlowHead);
-  }
+  std::vector<RawConn> slow = open_slow(port());
   std::size_t reopened = 0;
   under_attack("slowloris beyond the cap (1100)", [&] {
     for (auto& c : slow) {
@@ -234,11 +240,7 @@ TEST_F(Hostile, SlowlorisBeyondTheCapMakesRoomForANewClient) {
 // connects and closes run on the daemon's two cores).
 TEST_F(Hostile, AConnectionFloodBeyondTheCapStillServesANewClient) {
   under_attack("connection flood (1100 per round)", [&] {
-    std::vector<RawConn> slow;
-    for (int i = 0; i < 1100; ++i) {
-      slow.emplace_back(port());
-      slow.back().send(kSlowHead);
-    }
+    std::vector<RawConn> slow = open_slow(port());
     expect_a_new_client_served(port(), slow);
   });
 }

@@ -26,6 +26,9 @@ struct FakeGateway::Impl {
   unsigned status = 200;  // guarded by mu
   // A bare header: a valid put, status or empty range; a txn the client cannot read.
   static constexpr const char* kHeader = R"({"header":{"cluster_id":"1","member_id":"1","revision":"1","raft_term":"1"}})";
+  // A status reply from a member that leads (leader = its own member_id).
+  static constexpr const char* kLeaderStatus =
+      R"({"header":{"cluster_id":"1","member_id":"1","revision":"1","raft_term":"1"},"leader":"1"})";
   std::string body = kHeader;  // guarded by mu
   std::atomic<int> writes{0};
   std::atomic<bool> has_leader{true};  // what its status reply says
@@ -55,9 +58,7 @@ struct FakeGateway::Impl {
           res.body() = body;
         } else if (req.target() == "/v3/maintenance/status") {
           res.result(200);
-          res.body() = has_leader ? R"({"header":{"cluster_id":"1","member_id":"1","revision":"1","raft_term":"1"},)"
-                                    R"("leader":"1"})"
-                                  : kHeader;
+          res.body() = has_leader ? kLeaderStatus : kHeader;
         } else {
           res.result(200);
           res.body() = kHeader;
