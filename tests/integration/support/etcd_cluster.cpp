@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <sys/socket.h>
 #include <thread>
@@ -59,10 +61,15 @@ void write_file(const std::filesystem::path& file, const std::string& text, std:
 // Distinct free loopback ports below the kernel's ephemeral range: outgoing connections (hundreds
 // of them in the load tests running beside) take their local ports from that range, so a port
 // picked there and released until etcd binds it was seen taken by one ("bind: address already in
-// use"). All sockets stay bound until every port is picked, so no port is handed out twice here;
-// another process picking at random in the same range between the release and etcd's bind remains
-// possible, and form() then reports the member's log. Never 2379/2380.
+// use"). All sockets stay bound until every port is picked, and a port once handed out is never
+// handed out again in this process: the fleet's servers bind their ports on namespace addresses,
+// where a probe on the host's loopback cannot see them (a Pi's pisignerd once found its port taken
+// in its namespace: its etcd member's, or its own other listener's); another process picking at random in the same range
+// between the release and the bind remains possible, and the server then reports it. Never 2379/2380.
 std::vector<std::uint16_t> free_loopback_ports(int n) {
+  static std::mutex given_mu;
+  static std::set<std::uint16_t> given;  // guarded by given_mu
+  std::lock_guard given_lock(given_mu);
   int ephemeral_low = 32768;
   if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
   const int low = 10000;
@@ -82,7 +89,7 @@ std::vector<std::uint16_t> free_loopback_ports(int n) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(static_cast<std::uint16_t>(port_in(pick)));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (given.count(ntohs(a.sin_port)) != 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(fd);
       continue;
     }
@@ -90,6 +97,7 @@ std::vector<std::uint16_t> free_loopback_ports(int n) {
     ports.push_back(ntohs(a.sin_port));
   }
   for (int fd : fds) ::close(fd);
+  given.insert(ports.begin(), ports.end());
   return ports;
 }
 
