@@ -93,8 +93,12 @@ void declare_server_metrics(metrics::Registry& m, std::vector<std::pair<std::str
   m.declare_gauge("pisigner_http_accept_errors", "Failed accepts since start (each followed by a backoff).",
                   per_listener([](const http::ServerStats& s) { return static_cast<double>(s.accept_errors); }));
   m.declare_gauge("pisigner_http_evicted_connections",
-                  "Idle connections closed since start to make room under server.max_connections.",
+                  "Slow or idle connections closed since start to make room under server.max_connections.",
                   per_listener([](const http::ServerStats& s) { return static_cast<double>(s.evicted); }));
+  m.declare_gauge("pisigner_http_room_deferrals",
+                  "Times since start a new client at server.max_connections waited because connections were "
+                  "already being closed at the rate limit for making room.",
+                  per_listener([](const http::ServerStats& s) { return static_cast<double>(s.room_deferrals); }));
   m.declare_gauge("pisigner_http_handler_errors", "Exceptions caught from request handlers since start.",
                   per_listener([](const http::ServerStats& s) { return static_cast<double>(s.handler_errors); }));
 }

@@ -56,6 +56,45 @@ TEST(Backoff, DoublesFrom10msTo1sAndResets) {
   EXPECT_EQ(b.next(), 10ms);
 }
 
+TEST(RoomBudget, GrantsATenthOfASecondAtOnceThenThePerSecondRate) {
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  RoomBudget b(1000, t0);
+  EXPECT_EQ(b.burst(), 100);
+  int granted = 0;
+  for (int i = 0; i < 20; ++i) granted += b.take(8, t0);
+  EXPECT_EQ(granted, 100) << "more than the burst at one instant";
+  EXPECT_EQ(b.take(8, t0), 0);
+  EXPECT_EQ(b.until_next(t0), std::chrono::steady_clock::duration(std::chrono::microseconds(1000)) +
+                                   std::chrono::steady_clock::duration(1));
+  EXPECT_EQ(b.take(8, t0 + 999us), 0) << "a closure before its millisecond";
+  EXPECT_EQ(b.take(8, t0 + 1ms), 1);
+  EXPECT_EQ(b.take(8, t0 + 11ms), 8);  // 10 more accrued, 8 asked
+  EXPECT_EQ(b.take(8, t0 + 11ms), 2);
+  // Over a second of steady demand: the rate, give or take the burst.
+  granted = 0;
+  for (auto t = t0 + 12ms; t < t0 + 1012ms; t += 100us) granted += b.take(8, t);
+  EXPECT_GE(granted, 999);
+  EXPECT_LE(granted, 1001);
+  // Idle for a minute: back to the burst, no more.
+  EXPECT_EQ(b.take(1000, t0 + 60s), 100);
+  EXPECT_GT(b.until_next(t0 + 60s), std::chrono::steady_clock::duration::zero());
+}
+
+TEST(RoomBudget, ClosuresNotMadeAreGivenBackAndSlowRatesStillGrantARound) {
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  RoomBudget b(20, t0);
+  EXPECT_EQ(b.burst(), RoomBudget::kMinBurst) << "one round of slow senders at once, whatever the rate";
+  EXPECT_EQ(b.take(8, t0), 8);
+  EXPECT_EQ(b.take(1, t0), 0);
+  b.give_back(3);  // three of them had become busy
+  EXPECT_EQ(b.take(8, t0), 3);
+  b.give_back(100);
+  EXPECT_EQ(b.take(100, t0), 8) << "given back beyond the burst";
+  EXPECT_EQ(b.take(-1, t0 + 1s), 0);
+  EXPECT_EQ(b.until_next(t0 + 1s), std::chrono::steady_clock::duration::zero());
+  EXPECT_EQ(RoomBudget(0, t0).take(100, t0), RoomBudget::kMinBurst) << "a rate of 0 is taken as 1";
+}
+
 TEST(LogLimiter, OneLinePerPeriodCountingTheSuppressed) {
   LogLimiter limit(10s);
   const auto t0 = std::chrono::steady_clock::time_point{} + 1h;

@@ -74,6 +74,7 @@ TEST(Daemon, MetricsShowTheListenersConnections) {
   EXPECT_GE(value("pisigner_http_open_connections{listener=\"signing\"} "), 1.0) << m;
   EXPECT_EQ(value("pisigner_http_accept_errors{listener=\"signing\"} "), 0.0);
   EXPECT_EQ(value("pisigner_http_evicted_connections{listener=\"signing\"} "), 0.0);
+  EXPECT_EQ(value("pisigner_http_room_deferrals{listener=\"signing\"} "), 0.0);
   EXPECT_EQ(value("pisigner_http_handler_errors{listener=\"signing\"} "), 0.0);
   EXPECT_EQ(value("pisigner_http_open_connections{listener=\"admin\"} "), 0.0) << "pisignerctl is not connected";
   EXPECT_EQ(d.stop(), 0);

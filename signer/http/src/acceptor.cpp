@@ -40,7 +40,9 @@ Acceptor::Acceptor(asio::io_context& home, std::vector<asio::io_context*> ios, s
       signers_(std::move(signers)),
       conns_(conns),
       open_(std::move(open)),
-      room_timer_(home_) {
+      room_timer_(home_),
+      room_budget_(conns.room_per_second, std::chrono::steady_clock::now()),
+      room_log_(kAcceptLogPeriod) {
   conns_.wake = [this] { asio::post(home_, [this] { resume(); }); };
 }
 
@@ -147,7 +149,11 @@ void Acceptor::back_off(Listener& l, error_code ec) {
 // (Connections::closed), or look again shortly if none could be closed. Slow senders go first: a
 // request arrives in one read from a client that means it, and a slowloris would otherwise keep
 // every slot (none of its connections is idle) while a baker's keep-alive connection, idle between
-// two signatures, was the one closed for the next of them.
+// two signatures, was the one closed for the next of them. Closures are paced by room_budget_: a
+// slowloris holding more connections than the cap, each reopened as soon as it is dropped, would
+// otherwise have the server accept and close as fast as it can, and on a Pi's few cores that
+// kernel work runs in the signers' time. The cost is that a new client then waits behind the
+// attacker's connections already in the backlog, at room_per_second.
 void Acceptor::make_room() {
   conns_.paused.store(true);
   if (!conns_.full()) {  // a connection closed before we paused
@@ -172,28 +178,40 @@ void Acceptor::make_room() {
     lists = &idle_;
     best = oldest_of(idle_);
   }
-  if (best == lists->size()) {
-    if (room_timer_pending_) return;
-    room_timer_pending_ = true;
-    room_timer_.expires_after(kRoomRecheck);
-    room_timer_.async_wait([this](error_code ec) {
-      room_timer_pending_ = false;
-      if (!ec && conns_.paused.exchange(false)) resume();
-    });
-    return;
+  if (best == lists->size()) return look_again_in(kRoomRecheck);
+  const auto now = std::chrono::steady_clock::now();
+  const int batch = room_budget_.take(lists == &slow_ ? kSlowEvictions : 1, now);
+  if (batch == 0) {
+    conns_.room_deferrals.fetch_add(1, std::memory_order_relaxed);
+    if (auto suppressed = room_log_.allow(now)) {
+      spdlog::warn("connection cap ({}) reached with clients waiting: closing at most {} connections a second to "
+                   "make room, the rest wait in the kernel backlog ({} more such waits since the last line)",
+                   conns_.cap, conns_.room_per_second, *suppressed);
+    }
+    return look_again_in(room_budget_.until_next(now));
   }
   evicting_ = true;
-  const int batch = lists == &slow_ ? kSlowEvictions : 1;
   asio::post(*ios_[best], [this, best, batch, list = (*lists)[best]] {
     int n = 0;
     while (n < batch && list->evict_oldest()) ++n;
-    const bool closed = n > 0;
-    if (closed) conns_.evicted.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
-    asio::post(home_, [this, closed] {
+    if (n > 0) conns_.evicted.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+    asio::post(home_, [this, batch, n] {
       evicting_ = false;
+      room_budget_.give_back(batch - n);
       // Closed: its session's destructor resumes the acceptors. Else it got busy: look again.
-      if (!closed && conns_.paused.exchange(false)) resume();
+      if (n == 0 && conns_.paused.exchange(false)) resume();
     });
+  });
+}
+
+// Resumes the acceptors after `delay`, which look for room again if the cap is still reached.
+void Acceptor::look_again_in(std::chrono::steady_clock::duration delay) {
+  if (room_timer_pending_) return;
+  room_timer_pending_ = true;
+  room_timer_.expires_after(delay);
+  room_timer_.async_wait([this](error_code ec) {
+    room_timer_pending_ = false;
+    if (!ec && conns_.paused.exchange(false)) resume();
   });
 }
 

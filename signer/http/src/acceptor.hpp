@@ -1,6 +1,7 @@
 // The listening sockets of one server: the connection cap (make room by closing the connection
-// that has been receiving a request for longest, else the longest-idle one, or pause with clients
-// left in the kernel backlog) and the backoff on accept errors.
+// that has been receiving a request for longest, else the longest-idle one, at most
+// conns.room_per_second a second, or pause with clients left in the kernel backlog) and the backoff
+// on accept errors.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -49,6 +50,7 @@ class Acceptor {
   void arm(Listener& l);
   void back_off(Listener& l, boost::system::error_code ec);
   void make_room();
+  void look_again_in(std::chrono::steady_clock::duration delay);
   void resume();
   std::size_t next_slot();
 
@@ -63,6 +65,8 @@ class Acceptor {
   std::vector<std::unique_ptr<Listener>> listeners_;
   boost::asio::steady_timer room_timer_;
   bool room_timer_pending_ = false;
+  RoomBudget room_budget_;
+  LogLimiter room_log_;
   bool evicting_ = false;
   std::size_t next_io_ = 0;
 };

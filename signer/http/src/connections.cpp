@@ -66,6 +66,35 @@ void report_failure(Connections& conns, const char* where, const std::exception_
   }
 }
 
+RoomBudget::RoomBudget(int per_second, Clock::time_point now)
+    : per_second_(std::max(1, per_second)),
+      burst_(std::max<double>(kMinBurst, per_second_ / 10)),
+      tokens_(burst_),
+      last_(now) {}
+
+void RoomBudget::refill(Clock::time_point now) {
+  if (now <= last_) return;
+  tokens_ = std::min(burst_, tokens_ + per_second_ * std::chrono::duration<double>(now - last_).count());
+  last_ = now;
+}
+
+int RoomBudget::take(int want, Clock::time_point now) {
+  refill(now);
+  const int n = std::clamp(static_cast<int>(tokens_), 0, std::max(0, want));
+  tokens_ -= n;
+  return n;
+}
+
+void RoomBudget::give_back(int n) { tokens_ = std::min(burst_, tokens_ + std::max(0, n)); }
+
+RoomBudget::Clock::duration RoomBudget::until_next(Clock::time_point now) {
+  refill(now);
+  if (tokens_ >= 1) return Clock::duration::zero();
+  const auto wait = std::chrono::duration<double>((1 - tokens_) / per_second_);
+  // Rounded up: waking a tick early would find the budget still spent.
+  return std::chrono::ceil<Clock::duration>(wait) + Clock::duration{1};
+}
+
 std::chrono::milliseconds Backoff::next() {
   current_ = current_.count() == 0 ? kFirst : std::min(current_ * 2, kMax);
   return current_;

@@ -61,14 +61,17 @@ class IdleList {
 };
 
 // The open-connection count of one server and its counters. Sessions update it once per connection,
-// never per request. cap and wake are set before the server starts; the rest is thread-safe.
+// never per request. cap, room_per_second and wake are set before the server starts; the rest is
+// thread-safe.
 struct Connections {
   int cap = 1;
+  int room_per_second = 1000;  // see ServerOptions::room_per_second
   std::atomic<int> open{0};
   std::atomic<bool> paused{false};  // the acceptors wait for a connection to close
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> accept_errors{0};
   std::atomic<std::uint64_t> evicted{0};
+  std::atomic<std::uint64_t> room_deferrals{0};
   std::atomic<std::uint64_t> handler_errors{0};
   std::function<void()> wake;  // resumes paused acceptors (posts to their thread)
 
@@ -82,6 +85,33 @@ struct Connections {
 
 // Counts the failure and logs one line naming where it was caught. Never throws.
 void report_failure(Connections& conns, const char* where, const std::exception_ptr& e) noexcept;
+
+// How many connections may be closed to make room at the cap: a token bucket of `per_second`
+// closures a second holding at most a tenth of a second's worth (at least 8, one round of slow
+// senders). A slowloris that reopens each connection the server drops then churns at this rate
+// instead of as fast as the server can accept and close, which is what competed with signers.
+// Not thread-safe (the acceptor's thread).
+class RoomBudget {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr int kMinBurst = 8;
+  RoomBudget(int per_second, Clock::time_point now);
+  // Up to `want` closures, taken from the budget now; 0 when it is spent.
+  int take(int want, Clock::time_point now);
+  // Closures taken but not made (the connections had become busy).
+  void give_back(int n);
+  // How long until take() grants one; zero when it would now.
+  Clock::duration until_next(Clock::time_point now);
+  int burst() const { return static_cast<int>(burst_); }
+
+ private:
+  void refill(Clock::time_point now);
+
+  double per_second_;
+  double burst_;
+  double tokens_;
+  Clock::time_point last_;
+};
 
 // Accept-error delays: 10 ms doubling to 1 s; reset() after a successful accept.
 class Backoff {

@@ -358,6 +358,7 @@ struct Server::Impl {
   Impl(Handler& router, ServerOptions opts)
       : pool(static_cast<std::size_t>(std::max(1, opts.sign_threads))), shared{router, std::move(opts), pool, {}} {
     shared.conns.cap = std::max(1, shared.options.max_connections);
+    shared.conns.room_per_second = std::max(1, shared.options.room_per_second);
     std::vector<asio::io_context*> io_list;
     std::vector<IdleList*> idle_list;
     std::vector<IdleList*> slow_list;
@@ -446,7 +447,8 @@ void Server::every(std::chrono::milliseconds period, std::function<void()> fn) {
 
 ServerStats Server::stats() const {
   const auto& c = impl_->shared.conns;
-  return ServerStats{c.open.load(), c.accept_errors.load(), c.evicted.load(), c.handler_errors.load()};
+  return ServerStats{c.open.load(), c.accept_errors.load(), c.evicted.load(), c.room_deferrals.load(),
+                     c.handler_errors.load()};
 }
 
 void Server::stop() {

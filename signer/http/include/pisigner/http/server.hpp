@@ -28,13 +28,18 @@ struct ServerOptions {
   // with neither, accepting pauses (the kernel backlog holds the rest) until one closes.
   // With several listen addresses the count may pass the cap by one per extra address.
   int max_connections = 256;
+  // At the cap, connections closed to make room: at most this many a second (a tenth of a second's
+  // worth at once). Bounds the accept-and-close churn a slowloris beyond the cap can cause; a new
+  // client meanwhile waits behind the backlog ahead of it, at this rate.
+  int room_per_second = 1000;
 };
 
 // Counters since start(); any thread.
 struct ServerStats {
   int open_connections = 0;
   std::uint64_t accept_errors = 0;   // failed accepts (each followed by a backoff)
-  std::uint64_t evicted = 0;         // idle connections closed to make room under the cap
+  std::uint64_t evicted = 0;         // slow or idle connections closed to make room under the cap
+  std::uint64_t room_deferrals = 0;  // times making room waited for room_per_second
   std::uint64_t handler_errors = 0;  // exceptions caught from the handler, after_send or a tick
 };
 
