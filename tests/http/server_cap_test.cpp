@@ -12,9 +12,6 @@ namespace pisigner::http {
 namespace {
 
 using namespace server_testing;
-namespace beast = boost::beast;
-using namespace std::chrono_literals;
-using Clk = std::chrono::steady_clock;
 
 ServerOptions capped(int cap, int io_threads) {
   ServerOptions o = Stack::options();
@@ -180,17 +177,8 @@ TEST(Server, AtTheCapRoomIsMadeAtMostRoomPerSecond) {
 // cutting a signature short; the client is served once the sign's connection is idle.
 TEST(Server, AtTheCapWithNoIdleConnectionTheNextClientWaitsForRoom) {
   Stack s(capped(1, 1));
-  s.key->set_delay(1500ms);
-  s.key->set_backend("ledger");
-  auto slow = std::async(std::launch::async, [&] {
-    Client c(s.port);
-    beast::error_code ec;
-    auto r = c.request("POST", sign_target(*s.key), body_of(test::attestation(7, 0)), ec);
-    return ec ? -1 : r.result_int();
-  });
-  const auto wait_until = Clk::now() + 5s;
-  while (s.signer->in_flight() == 0 && Clk::now() < wait_until) std::this_thread::sleep_for(1ms);
-  ASSERT_EQ(s.signer->in_flight(), 1) << "the slow sign never started";
+  auto slow = start_slow_sign(s, 1500ms);
+  ASSERT_EQ(s.signer->in_flight(), 1);
 
   Client waiting(s.port);
   beast::error_code ec;

@@ -9,7 +9,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <future>
 #include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -155,5 +157,23 @@ inline std::string signature_of(const std::string& body) {
   return j.is_object() && j.contains("signature") && j["signature"].is_string() ? j["signature"].get<std::string>() : "";
 }
 inline std::string body_of(const Bytes& payload) { return "\"" + to_hex(payload) + "\""; }
+
+// Starts a device-backed sign of an attestation that takes `delay` on a connection of its own and
+// returns once it is in flight (a test failure if it never starts); the future holds its status,
+// or -1 on a transport error.
+inline std::future<int> start_slow_sign(Stack& s, std::chrono::milliseconds delay) {
+  s.key->set_delay(delay);
+  s.key->set_backend("ledger");  // a device-backed key: its signs run off the I/O thread
+  auto slow = std::async(std::launch::async, [&s]() -> int {
+    Client c(s.port);
+    beast::error_code ec;
+    auto r = c.request("POST", sign_target(*s.key), body_of(test::attestation(7, 0)), ec);
+    return ec ? -1 : static_cast<int>(r.result_int());
+  });
+  const auto wait_until = Clk::now() + 5s;
+  while (s.signer->in_flight() == 0 && Clk::now() < wait_until) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(s.signer->in_flight(), 1) << "the slow sign never started";
+  return slow;
+}
 
 }  // namespace pisigner::http::server_testing

@@ -13,12 +13,6 @@ namespace pisigner::http {
 namespace {
 
 using namespace server_testing;
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-using tcp = asio::ip::tcp;
-using namespace std::chrono_literals;
-using Clk = std::chrono::steady_clock;
 
 TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
   Stack s;
@@ -171,17 +165,8 @@ TEST(Server, FiftyConcurrentConnectionsEachSign) {
 
 TEST(Server, AuthorizedAnswersWhileASignIsBlocked) {
   Stack s;
-  s.key->set_delay(2000ms);
-  s.key->set_backend("ledger");  // a device-backed key: its signs run off the I/O thread
-  auto slow = std::async(std::launch::async, [&] {
-    Client c(s.port);
-    beast::error_code ec;
-    auto r = c.request("POST", sign_target(*s.key), body_of(test::attestation(7, 0)), ec);
-    return ec ? -1 : r.result_int();
-  });
-  const auto wait_until = Clk::now() + 5s;
-  while (s.signer->in_flight() == 0 && Clk::now() < wait_until) std::this_thread::sleep_for(1ms);
-  ASSERT_EQ(s.signer->in_flight(), 1) << "the slow sign never started";
+  auto slow = start_slow_sign(s, 2000ms);
+  ASSERT_EQ(s.signer->in_flight(), 1);
 
   for (const char* target : {"/authorized", "/healthz", "/metrics"}) {
     Client c(s.port);
