@@ -13,7 +13,7 @@ BIN=$BUILD/tests/hostile/hostile_integration_test
 [ -x "$BIN" ] || { echo "missing $BIN: build the tree first (./dev build)" >&2; exit 2; }
 
 OUT=$(mktemp)
-trap 'rm -f "$OUT"' EXIT
+trap 'rm -f "$OUT" "$OUT.run"' EXIT
 status=0
 for i in $(seq 1 "$RUNS"); do
   start=$(date +%s)
@@ -27,7 +27,6 @@ for i in $(seq 1 "$RUNS"); do
   grep 'honest sign p99' "$OUT.run" >>"$OUT" || true
   echo "run $i of $RUNS: $(( $(date +%s) - start )) s" >&2
 done
-rm -f "$OUT.run"
 
 # "<name>  honest sign p99 X ms (p50 Y) vs Z ms without attack: ratio R"
 awk '

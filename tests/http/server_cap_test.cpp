@@ -26,6 +26,24 @@ bool closed_by_server(Client& c) {
   return ec && ec != beast::error::timeout;
 }
 
+// One newcomer per connection in `victims`, each kept open in `late` (it needs a slot of its own):
+// the k-th is served and victims[k] is closed for it, and the signer's keep-alive connection signs
+// on after each (it is never the one closed).
+void newcomers_close_in_turn(Stack& s, Client& signer, int& level, std::vector<std::unique_ptr<Client>>& victims,
+                             const char* what, std::vector<std::unique_ptr<Client>>& late) {
+  beast::error_code ec;
+  for (std::size_t k = 0; k < victims.size(); ++k) {
+    late.push_back(std::make_unique<Client>(s.port));
+    auto r = late.back()->request("GET", "/healthz", "", ec);
+    ASSERT_FALSE(ec) << "connection " << k << " over the cap: " << ec.message();
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_TRUE(closed_by_server(*victims[k])) << what << " connection " << k << " still open";
+    auto sig = signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec);
+    ASSERT_FALSE(ec) << "the signer's connection was closed for a newcomer: " << ec.message();
+    EXPECT_EQ(sig.result_int(), 200) << sig.body();
+  }
+}
+
 // One I/O thread: the idle order is the order of the replies, so which connection goes is known.
 TEST(Server, AtTheCapTheLongestIdleConnectionMakesRoomAndSigningGoesOn) {
   Stack s(capped(4, 1));
@@ -42,16 +60,7 @@ TEST(Server, AtTheCapTheLongestIdleConnectionMakesRoomAndSigningGoesOn) {
   EXPECT_EQ(s.server->stats().open_connections, 4);
 
   std::vector<std::unique_ptr<Client>> late;
-  for (int k = 0; k < 3; ++k) {
-    late.push_back(std::make_unique<Client>(s.port));
-    auto r = late.back()->request("GET", "/healthz", "", ec);
-    ASSERT_FALSE(ec) << "connection " << k << " over the cap: " << ec.message();
-    EXPECT_EQ(r.result_int(), 200);
-    EXPECT_TRUE(closed_by_server(*idle[static_cast<std::size_t>(k)])) << "idle connection " << k << " still open";
-    auto sig = signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec);
-    ASSERT_FALSE(ec) << "the signer's connection was closed: " << ec.message();
-    EXPECT_EQ(sig.result_int(), 200) << sig.body();
-  }
+  ASSERT_NO_FATAL_FAILURE(newcomers_close_in_turn(s, signer, level, idle, "idle", late));
   EXPECT_EQ(s.server->stats().evicted, 3u);
   EXPECT_LE(s.server->stats().open_connections, 4);
   EXPECT_EQ(s.key->calls(), level - 1);
@@ -93,17 +102,8 @@ TEST(Server, AtTheCapASlowSenderMakesRoomBeforeAnIdleConnection) {
   Client signer(s.port);
   int level = 1;
   ASSERT_EQ(signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec).result_int(), 200);
-  std::vector<std::unique_ptr<Client>> late;  // kept open: each needs a slot of its own
-  for (int k = 0; k < 3; ++k) {
-    late.push_back(std::make_unique<Client>(s.port));
-    auto r = late.back()->request("GET", "/healthz", "", ec);
-    ASSERT_FALSE(ec) << "connection " << k << " over the cap: " << ec.message();
-    EXPECT_EQ(r.result_int(), 200);
-    EXPECT_TRUE(closed_by_server(*slow[static_cast<std::size_t>(k)])) << "slow connection " << k << " still open";
-    auto sig = signer.request("POST", sign_target(*s.key), body_of(test::attestation(level++, 0)), ec);
-    ASSERT_FALSE(ec) << "the idle signer's connection was closed for a newcomer: " << ec.message();
-    EXPECT_EQ(sig.result_int(), 200);
-  }
+  std::vector<std::unique_ptr<Client>> late;
+  ASSERT_NO_FATAL_FAILURE(newcomers_close_in_turn(s, signer, level, slow, "slow", late));
   EXPECT_EQ(s.server->stats().evicted, 3u);
 }
 

@@ -1,6 +1,6 @@
 // The server's connection bookkeeping, kept apart from the sockets so the per-request cost stays
-// visible: the connection count, an idle list per I/O thread (no locks), accept backoff, a log rate
-// limit, and the catch-all's logging and I/O loop.
+// visible: the connection count, an idle list per I/O thread (no locks), the budget for making room
+// at the cap, accept backoff, a log rate limit, and the catch-all's logging and I/O loop.
 #pragma once
 
 #include <atomic>
